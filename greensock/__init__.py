@@ -1,0 +1,1 @@
+"""greensock: ktor raw sockets for gevent."""
