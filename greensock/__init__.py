@@ -1,1 +1,59 @@
-"""greensock: ktor raw sockets for gevent."""
+"""greensock: Kotlin ktor's raw-socket API (``io.ktor.network.sockets``) for gevent.
+
+Every call that suspends in ktor blocks only the calling greenlet here. The interfaces are
+in :mod:`greensock.interfaces`; this module re-exports the public names.
+"""
+
+from .addresses import InetSocketAddress, SocketAddress, UnixSocketAddress
+from .builders import SocketBuilder, TcpSocketBuilder, UDPSocketBuilder, aSocket
+from .connection import Connection
+from .errors import (
+    ClosedChannelException,
+    ClosedReadChannelException,
+    ClosedReceiveChannelException,
+    ClosedSendChannelException,
+    ClosedWriteChannelException,
+    ConcurrentIOException,
+    ConnectTimeoutException,
+    SocketTimeoutException,
+    TooLongLineException,
+)
+from .memory import ByteChannel, ByteReadChannel
+from .options import (
+    AcceptorOptions,
+    PeerSocketOptions,
+    SocketOptions,
+    TCPClientSocketOptions,
+    TypeOfService,
+    UDPSocketOptions,
+)
+from .selector import SelectorManager
+
+__all__ = [
+    "AcceptorOptions",
+    "ByteChannel",
+    "ByteReadChannel",
+    "ClosedChannelException",
+    "ClosedReadChannelException",
+    "ClosedReceiveChannelException",
+    "ClosedSendChannelException",
+    "ClosedWriteChannelException",
+    "ConcurrentIOException",
+    "ConnectTimeoutException",
+    "Connection",
+    "InetSocketAddress",
+    "PeerSocketOptions",
+    "SelectorManager",
+    "SocketAddress",
+    "SocketBuilder",
+    "SocketOptions",
+    "SocketTimeoutException",
+    "TCPClientSocketOptions",
+    "TcpSocketBuilder",
+    "TooLongLineException",
+    "TypeOfService",
+    "UDPSocketBuilder",
+    "UDPSocketOptions",
+    "UnixSocketAddress",
+    "aSocket",
+]

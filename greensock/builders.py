@@ -1,0 +1,135 @@
+"""aSocket() and the socket builders (SPEC section 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from zope.interface import implementer
+
+from .interfaces import ISocketBuilder, ITcpSocketBuilder, IUDPSocketBuilder
+from .options import (
+    AcceptorOptions,
+    PeerSocketOptions,
+    SocketOptions,
+    TCPClientSocketOptions,
+    UDPSocketOptions,
+    configure_options,
+)
+from .selector import SelectorManager, default_selector
+from .tcp import ServerSocket, TcpSocket, tcp_bind, tcp_connect
+
+__all__ = ["SocketBuilder", "TcpSocketBuilder", "UDPSocketBuilder", "aSocket"]
+
+Configure = Callable[[Any], object] | Mapping[str, object] | None
+_B = TypeVar("_B", bound="_Configurable")
+_O = TypeVar("_O", bound=SocketOptions)
+
+
+class _Configurable:
+    """What every builder shares: a selector, an options object, configure(), tcpNoDelay()."""
+
+    def __init__(self, selector: SelectorManager, options: Any, noDelay: bool = False) -> None:
+        self.selector = selector
+        self.options = options
+        self._noDelay = noDelay
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.options!r}>"
+
+    def configure(self: _B, fn: Configure = None, **options: Any) -> _B:
+        """Apply ``fn(options)`` and/or keyword option values; return this same builder.
+
+        TypeError for an unknown option or a wrong type, ValueError for a value out of range.
+        """
+        configure_options(self.options, fn, options)
+        return self
+
+    def tcpNoDelay(self: _B) -> _B:
+        """Make TCP sockets connected through this builder use TCP_NODELAY; return it."""
+        self._noDelay = True
+        return self
+
+    def _optionsFor(self, kind: type[_O], configure: Configure) -> _O:
+        """A copy of this builder's options of *kind*, with *configure* applied."""
+        options = self.options.convertedTo(kind)
+        if self._noDelay and isinstance(options, TCPClientSocketOptions):
+            options.noDelay = True
+        return configure_options(options, configure)
+
+
+@implementer(ISocketBuilder)
+class SocketBuilder(_Configurable):
+    """The entry point of ``aSocket()``: holds ``SocketOptions`` shared by tcp() and udp()."""
+
+    def tcp(self) -> TcpSocketBuilder:
+        """A TCP builder with its own copy of these options."""
+        return TcpSocketBuilder(
+            self.selector, self.options.convertedTo(PeerSocketOptions), self._noDelay
+        )
+
+    def udp(self) -> UDPSocketBuilder:
+        """A UDP builder with its own copy of these options."""
+        return UDPSocketBuilder(self.selector, self.options.convertedTo(UDPSocketOptions))
+
+
+@implementer(ITcpSocketBuilder)
+class TcpSocketBuilder(_Configurable):
+    """Builds TCP (and Unix stream) client and server sockets."""
+
+    def connect(
+        self,
+        hostOrAddress: Any,
+        port: int | None = None,
+        *,
+        configure: Configure = None,
+        timeout: float | None = None,
+    ) -> TcpSocket:
+        """Connect to a host and port, an InetSocketAddress or a UnixSocketAddress.
+
+        *timeout* bounds the whole connect, resolution included (ConnectTimeoutException).
+        Raises ConnectionRefusedError, socket.gaierror... as the kernel and resolver say,
+        ClosedChannelException when the selector is closed.
+        """
+        self.selector._checkUsable()
+        options = self._optionsFor(TCPClientSocketOptions, configure)
+        return tcp_connect(self.selector, hostOrAddress, port, options, timeout)
+
+    def bind(
+        self, hostOrAddress: Any = "0.0.0.0", port: int = 0, *, configure: Configure = None
+    ) -> ServerSocket:
+        """Listen on an address (the wildcard address on an ephemeral port by default)."""
+        self.selector._checkUsable()
+        options = self._optionsFor(AcceptorOptions, configure)
+        return tcp_bind(self.selector, hostOrAddress, port, options)
+
+
+@implementer(IUDPSocketBuilder)
+class UDPSocketBuilder(_Configurable):
+    """Builds UDP sockets, bound or connected."""
+
+    def bind(
+        self, hostOrAddress: Any = "0.0.0.0", port: int = 0, *, configure: Configure = None
+    ) -> Any:
+        """Bind a datagram socket (the wildcard address on an ephemeral port by default)."""
+        from .udp import udp_bind
+
+        self.selector._checkUsable()
+        return udp_bind(self.selector, hostOrAddress, port, self._optionsFor(UDPSocketOptions, configure))
+
+    def connect(
+        self, remoteAddress: Any, localAddress: Any = None, *, configure: Configure = None
+    ) -> Any:
+        """A datagram socket that exchanges datagrams with *remoteAddress* only."""
+        from .udp import udp_connect
+
+        self.selector._checkUsable()
+        options = self._optionsFor(UDPSocketOptions, configure)
+        return udp_connect(self.selector, remoteAddress, localAddress, options)
+
+
+def aSocket(selector: SelectorManager | None = None) -> SocketBuilder:  # noqa: N802 - ktor's name
+    """Start building a socket; without *selector*, the calling thread's default is used."""
+    if selector is not None and not isinstance(selector, SelectorManager):
+        raise TypeError(f"selector must be a SelectorManager, got {type(selector).__name__}")
+    return SocketBuilder(selector if selector is not None else default_selector(), SocketOptions())

@@ -1,0 +1,101 @@
+"""Resolution and connection establishment for stream sockets.
+
+A host name with several addresses is tried in interleaved families (RFC 8305 "happy
+eyeballs"): attempts start 250 ms apart, or as soon as the previous one failed; the first
+to connect wins and the others are closed. When every attempt fails, the first attempt's
+exception is raised with an ``exceptions`` attribute listing every attempt's error in order.
+"""
+
+from __future__ import annotations
+
+import socket as stdsocket
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent import socket as gsocket
+from gevent.event import Event
+
+__all__ = ["STAGGER", "connect_first", "interleave_families"]
+
+#: Seconds between the starts of two connection attempts (RFC 8305's recommended 250 ms).
+STAGGER = 0.25
+
+AddrInfo = tuple[Any, Any, Any, str, Any]
+
+
+def interleave_families(infos: list[AddrInfo]) -> list[AddrInfo]:
+    """Reorder ``getaddrinfo`` results so families alternate, the first family first."""
+    if not infos:
+        return []
+    first = infos[0][0]
+    same = [info for info in infos if info[0] == first]
+    other = [info for info in infos if info[0] != first]
+    ordered: list[AddrInfo] = []
+    for index in range(max(len(same), len(other))):
+        ordered.extend(group[index] for group in (same, other) if index < len(group))
+    return ordered
+
+
+def connect_first(
+    infos: list[AddrInfo], prepare: Callable[[Any], None]
+) -> tuple[Any, Any]:
+    """Connect to the first of *infos* that accepts; return ``(gevent socket, sockaddr)``.
+
+    *prepare* gets each new socket before it connects (to set options). Attempts run in
+    their own greenlets, staggered; losers are closed. Raises the first attempt's error
+    (with ``exceptions``) when all fail.
+    """
+    ordered = interleave_families(infos)
+    errors: list[BaseException | None] = [None] * len(ordered)
+    winner: list[tuple[Any, Any]] = []
+    settled = Event()  # a winner, or every attempt failed
+    progress = Event()  # an attempt ended, either way
+
+    def attempt(index: int, info: AddrInfo) -> None:
+        family, kind, proto, _, sockaddr = info
+        sock = gsocket.socket(family, kind, proto)
+        try:
+            prepare(sock)
+            sock.connect(sockaddr)
+        except Exception as exc:
+            sock.close()
+            errors[index] = exc
+            if all(error is not None for error in errors):
+                settled.set()
+            progress.set()
+            return
+        except BaseException:
+            sock.close()
+            raise
+        if winner:
+            sock.close()
+            return
+        winner.append((sock, sockaddr))
+        settled.set()
+        progress.set()
+
+    attempts: list[gevent.Greenlet] = []
+    try:
+        for index, info in enumerate(ordered):
+            if settled.is_set():
+                break
+            progress.clear()
+            attempts.append(gevent.spawn(attempt, index, info))
+            if index + 1 < len(ordered):
+                progress.wait(STAGGER)
+        settled.wait()
+    finally:
+        for pending in attempts:
+            pending.kill(block=False)
+    if winner:
+        return winner[0]
+    first = errors[0]
+    assert first is not None
+    first.exceptions = list(errors)  # type: ignore[attr-defined]
+    raise first
+
+
+def resolve(host: str, port: int, kind: int) -> list[AddrInfo]:
+    """``getaddrinfo`` through gevent's resolver; ``socket.gaierror`` when unresolvable."""
+    return list(gsocket.getaddrinfo(host, port, 0, kind, 0, 0))

@@ -1,0 +1,30 @@
+"""Connection: a socket bundled with its two open channels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zope.interface import implementer
+
+from .interfaces import IConnection
+
+__all__ = ["Connection"]
+
+
+@implementer(IConnection)
+class Connection:
+    """A socket with its read channel (``input``) and write channel (``output``)."""
+
+    __slots__ = ("input", "output", "socket")
+
+    def __init__(self, socket: Any, input: Any, output: Any) -> None:  # noqa: A002 - ktor's name
+        self.socket = socket
+        self.input = input
+        self.output = output
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.socket!r}>"
+
+    def __iter__(self) -> Any:
+        """Unpack as ``socket, input, output``."""
+        return iter((self.socket, self.input, self.output))

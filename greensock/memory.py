@@ -1,0 +1,142 @@
+"""In-memory channels: the :class:`ByteChannel` pipe and :func:`ByteReadChannel` over content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zope.interface import implementer
+
+from .interfaces import IByteChannel, IByteReadChannel
+from .parking import ParkingSpot
+from .reading import ByteReadOperations
+from .views import check_size
+from .writing import ByteWriteOperations
+
+__all__ = ["ByteChannel", "ByteReadChannel", "ContentReadChannel"]
+
+
+@implementer(IByteChannel)
+class ByteChannel(ByteReadOperations, ByteWriteOperations):
+    """A pipe between one writing and one reading greenlet, holding at most *capacity* bytes.
+
+    Written bytes become readable on :meth:`flush`, on every write with *autoFlush*, or when
+    the channel is full. A writer blocks while *capacity* bytes are unread (flushed or not),
+    unless the blocked reader needs more than that for its read to complete: then the
+    buffer may grow as far as that read needs, and no further.
+    """
+
+    def __init__(self, autoFlush: bool = False, capacity: int = 65536) -> None:
+        if check_size(capacity, "capacity") == 0:
+            raise ValueError("capacity must be > 0")
+        self._initReading()
+        self._initWriting(autoFlush)
+        self.capacity = capacity
+        #: How many buffered bytes the parked reader's read could use (0: nobody waits).
+        self._readerNeed = 0
+        self._readerSpot = ParkingSpot("reading")
+        self._writerSpot = ParkingSpot("writing")
+
+    def __repr__(self) -> str:
+        state = "open" if not self.isClosedForWrite else "closed"
+        return f"<ByteChannel {state} unread={len(self._buf)} unflushed={len(self._pending)}>"
+
+    # -- source contract -----------------------------------------------------------------
+
+    def _fill(self, need: int) -> bool:
+        self._readerNeed = need
+        # A writer waiting for room may now go on up to what this read needs.
+        self._writerSpot.unpark()
+        try:
+            self._readerSpot.park()
+        finally:
+            self._readerNeed = 0
+        return True
+
+    def _consume(self, count: int) -> None:
+        super()._consume(count)
+        self._writerSpot.unpark()
+
+    def _abort(self, cause: BaseException) -> None:
+        self._cause = cause
+        self._buf.clear()
+        self._pending.clear()
+        self._readerSpot.unpark()
+        self._writerSpot.unpark()
+
+    # -- sink contract -------------------------------------------------------------------
+
+    def _room(self) -> int:
+        return max(self.capacity, self._readerNeed) - len(self._buf) - len(self._pending)
+
+    def _handOn(self) -> None:
+        pending = self._pending
+        count = len(pending)
+        if not self._buf:
+            # Swap rather than copy: the reader's empty buffer becomes the pending one.
+            self._buf, self._pending = pending, self._buf
+        else:
+            self._buf += pending
+            pending.clear()
+        self.totalBytesWritten += count
+        self._readerSpot.unpark()
+
+    def _waitForRoom(self) -> None:
+        if self._pending:
+            self._handOn()
+        if self._room() <= 0:
+            self._writerSpot.park()
+
+    def close(self, cause: BaseException | None = None) -> bool:
+        """Close: without *cause*, flush and let the reader drain then see end of stream.
+
+        With *cause*, fail at once: unread bytes are dropped and blocked or later readers
+        and writers raise *cause*. False when the channel was already closed.
+        """
+        if self.isClosedForWrite:
+            return False
+        if cause is not None:
+            self._abort(cause)
+            return True
+        if self._pending:
+            self._handOn()
+        self._writeClosed = True
+        self._eof = True
+        self._readerSpot.unpark()
+        self._writerSpot.unpark()
+        return True
+
+
+@implementer(IByteReadChannel)
+class ContentReadChannel(ByteReadOperations):
+    """A read channel that yields fixed content, then end of stream."""
+
+    def __init__(self, content: bytes) -> None:
+        self._initReading()
+        self._buf += content
+        self._eof = True
+
+    def __repr__(self) -> str:
+        return f"<ByteReadChannel unread={len(self._buf)}>"
+
+    @property
+    def isClosedForWrite(self) -> bool:
+        """Always True: nobody writes into fixed content."""
+        return True
+
+    def _fill(self, need: int) -> bool:
+        return False
+
+    def _abort(self, cause: BaseException) -> None:
+        self._cause = cause
+        self._buf.clear()
+
+
+def ByteReadChannel(content: Any = b"") -> ContentReadChannel:  # noqa: N802 - ktor's name
+    """A channel that yields *content* (a ``str`` is encoded as UTF-8), then end of stream."""
+    if isinstance(content, str):
+        data = content.encode("utf-8")
+    elif isinstance(content, (bytes, bytearray, memoryview)):
+        data = bytes(content)
+    else:
+        raise TypeError(f"content must be bytes or str, got {type(content).__name__}")
+    return ContentReadChannel(data)

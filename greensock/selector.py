@@ -1,0 +1,94 @@
+"""SelectorManager: the owner of every socket built through it, bound to one OS thread's hub."""
+
+from __future__ import annotations
+
+import weakref
+from types import TracebackType
+from typing import Any
+
+import gevent
+from zope.interface import implementer
+
+from .errors import ClosedChannelException
+from .interfaces import ISelectorManager
+
+__all__ = ["SelectorManager", "default_selector"]
+
+#: One shared receive buffer per manager (so per OS thread): a socket read channel receives
+#: into it and copies out at once, with no greenlet switch in between, so sharing is safe
+#: and an idle connection holds no receive buffer of its own.
+SCRATCH_SIZE = 65536
+
+
+@implementer(ISelectorManager)
+class SelectorManager:
+    """Owns the sockets built through it; bound to the gevent hub of the thread that made it.
+
+    :meth:`close` closes every one of them (greenlets blocked on them wake with
+    ClosedChannelException) and makes later ``connect``/``bind`` through it raise
+    ClosedChannelException. Use from another OS thread raises RuntimeError.
+    """
+
+    def __init__(self) -> None:
+        self._hub = gevent.get_hub()
+        self._sockets: dict[int, Any] = {}
+        self._closed = False
+        self._scratch = memoryview(bytearray(SCRATCH_SIZE))
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<SelectorManager {state}, {len(self._sockets)} sockets>"
+
+    @property
+    def isClosed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def _checkUsable(self) -> None:
+        """Raise unless this manager may build sockets from the calling thread."""
+        if gevent.get_hub() is not self._hub:
+            raise RuntimeError(
+                "this SelectorManager belongs to the gevent hub of another OS thread; "
+                "create a SelectorManager (or use aSocket()) in the thread that uses the sockets"
+            )
+        if self._closed:
+            raise ClosedChannelException("the SelectorManager is closed")
+
+    def _register(self, sock: Any) -> None:
+        self._sockets[id(sock)] = sock
+
+    def _unregister(self, sock: Any) -> None:
+        self._sockets.pop(id(sock), None)
+
+    def close(self) -> None:
+        """Close every socket built through this manager; later connect/bind raise."""
+        self._closed = True
+        for sock in list(self._sockets.values()):
+            sock.close()
+
+    def __enter__(self) -> SelectorManager:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+_defaults: weakref.WeakKeyDictionary[Any, SelectorManager] = weakref.WeakKeyDictionary()
+
+
+def default_selector() -> SelectorManager:
+    """The default SelectorManager of the calling OS thread (a new one if it was closed).
+
+    Keyed by the thread's gevent hub rather than a thread-local, which monkey-patching
+    would make greenlet-local.
+    """
+    hub = gevent.get_hub()
+    selector = _defaults.get(hub)
+    if selector is None or selector.isClosed:
+        selector = _defaults[hub] = SelectorManager()
+    return selector

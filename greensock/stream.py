@@ -1,0 +1,356 @@
+"""Byte channels over a connected gevent socket, and the lifecycle they share with it.
+
+The read channel calls ``recv_into`` on the caller's own greenlet (no pump, no extra
+switch) into one shared scratch buffer, then appends to its own buffer; a read into the
+caller's memory with nothing buffered receives straight into it. The write channel sends
+with ``send`` (``sendall`` spends a ``getsockopt`` per call) from its pending buffer.
+
+Every OS error of a transfer goes through :meth:`StreamSocket._transferFailed`, the one
+place that decides what the caller sees and whether the connection is dead.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket as stdsocket
+from types import TracebackType
+from typing import Any
+
+import gevent
+from gevent.socket import cancel_wait_ex
+
+from .addresses import SocketAddress, from_sockaddr
+from .connection import Connection
+from .errors import (
+    ClosedChannelException,
+    ClosedReadChannelException,
+    ClosedWriteChannelException,
+    SocketTimeoutException,
+    closed_by_another_greenlet,
+)
+from .jobs import Job, ReaderJob, WriterJob
+from .reading import ByteReadOperations
+from .writing import ByteWriteOperations
+
+__all__ = ["SocketReadChannel", "SocketWriteChannel", "StreamSocket"]
+
+log = logging.getLogger(__name__)
+
+#: Unflushed bytes a socket write channel holds before it flushes by itself (SPEC section 6).
+WRITE_CAPACITY = 65536
+
+
+class SocketReadChannel(ByteReadOperations):
+    """The read channel of a stream socket: bytes come from the kernel on the reader's greenlet."""
+
+    def __init__(self, owner: StreamSocket) -> None:
+        self._initReading()
+        self._owner = owner
+
+    def __repr__(self) -> str:
+        return f"<SocketReadChannel of {self._owner!r} unread={len(self._buf)}>"
+
+    @property
+    def isClosedForWrite(self) -> bool:
+        """True once the peer's side of the stream has ended (or the channel failed)."""
+        return self._eof or self._cause is not None
+
+    def _fill(self, need: int) -> bool:
+        scratch = self._owner._scratch
+        count = self._owner._receive(scratch, self)
+        if not count:
+            return False
+        self._buf += scratch[:count]
+        return True
+
+    def _readInto(self, view: memoryview) -> int:
+        if not self._enterSource():
+            return -1
+        try:
+            count = self._owner._receive(view, self)
+        finally:
+            self._readBusy = False
+        if not count:
+            self._eof = True
+            return -1
+        self.totalBytesRead += count
+        return count
+
+    def _abort(self, cause: BaseException) -> None:
+        self._cause = cause
+        self._buf.clear()
+        self._owner._wakeBlocked(reading=True)
+
+
+class SocketWriteChannel(ByteWriteOperations):
+    """The write channel of a stream socket: ``flush`` returns once the kernel took every byte."""
+
+    def __init__(self, owner: StreamSocket, autoFlush: bool) -> None:
+        self._initWriting(autoFlush)
+        self._owner = owner
+
+    def __repr__(self) -> str:
+        return f"<SocketWriteChannel of {self._owner!r} unflushed={len(self._pending)}>"
+
+    def _room(self) -> int:
+        return WRITE_CAPACITY - len(self._pending)
+
+    def _handOn(self) -> None:
+        pending = self._pending
+        send = self._owner._send
+        while pending:
+            with memoryview(pending) as view:
+                count = send(view, self)
+            del pending[:count]
+            self.totalBytesWritten += count
+
+    def _waitForRoom(self) -> None:
+        self._handOn()
+
+    def _takePending(self) -> bytes:
+        """Remove and return the unflushed bytes (rebinding: a blocked flush may still view them)."""
+        data = bytes(self._pending)
+        self._pending = bytearray()
+        return data
+
+    def close(self, cause: BaseException | None = None) -> bool:
+        """Without *cause*: send what is pending (in the background if the kernel cannot take
+        it at once), then half-close; the peer sees end of stream and this side keeps reading.
+        With *cause*: drop pending bytes and fail the channel at once. False if already closed.
+        """
+        if self.isClosedForWrite:
+            return False
+        if cause is not None:
+            self._cause = cause
+            self._pending = bytearray()
+            self._owner._wakeBlocked(writing=True)
+            return True
+        self._writeClosed = True
+        self._owner._finishOutput(self._takePending(), closeSocket=False)
+        return True
+
+
+class StreamSocket:
+    """A connected stream socket (TCP over IPv4/IPv6, or Unix): channels, attachments, close.
+
+    :attr:`lingerTimeout` bounds how long :meth:`close` keeps sending bytes already written
+    in the background before it gives up and closes anyway.
+    """
+
+    #: Seconds close() keeps sending already-written bytes to a peer that does not read.
+    lingerTimeout: float = 60.0
+
+    def __init__(self, selector: Any, sock: Any, remote: SocketAddress | None = None) -> None:
+        self._selector = selector
+        self._sock = sock
+        self._scratch: memoryview = selector._scratch
+        self.localAddress: SocketAddress = from_sockaddr(sock.family, sock.getsockname())
+        self.remoteAddress: SocketAddress = (
+            remote if remote is not None else from_sockaddr(sock.family, sock.getpeername())
+        )
+        self._reader: SocketReadChannel | None = None
+        self._writer: SocketWriteChannel | None = None
+        self._readOpened = False
+        self._writeOpened = False
+        self._closing = False
+        self._fdClosed = False
+        self._closeAfterDrain = False
+        self._drainer: gevent.Greenlet | None = None
+        self.socketContext = Job(onCancel=lambda cause: self.close())
+        selector._register(self)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.isClosed else "closing" if self._closing else "open"
+        return f"<{type(self).__name__} {self.localAddress} -> {self.remoteAddress} {state}>"
+
+    # -- transfers: the one place OS errors are translated ---------------------------------
+
+    def _receive(self, view: memoryview, channel: SocketReadChannel) -> int:
+        try:
+            return int(self._sock.recv_into(view))
+        except OSError as exc:
+            raise self._transferFailed(exc, channel) from None
+
+    def _send(self, view: memoryview, channel: SocketWriteChannel) -> int:
+        try:
+            return int(self._sock.send(view))
+        except OSError as exc:
+            raise self._transferFailed(exc, channel) from None
+
+    def _transferFailed(self, exc: OSError, channel: Any) -> BaseException:
+        """What a failed recv/send raises; kernel failures fail the whole connection."""
+        if closed_by_another_greenlet(exc):
+            cause: BaseException | None = channel._cause
+            if cause is not None:
+                return cause
+            if isinstance(channel, SocketReadChannel):
+                return ClosedReadChannelException("the socket was closed")
+            return ClosedWriteChannelException("the socket was closed")
+        failure: BaseException = exc
+        if isinstance(exc, stdsocket.timeout):
+            failure = SocketTimeoutException(
+                f"no progress for {self._sock.gettimeout()} s (socketTimeout)"
+            )
+        self._fail(failure)
+        return failure
+
+    def _wakeBlocked(self, reading: bool = False, writing: bool = False) -> None:
+        """Throw gevent's cancel_wait_ex into a greenlet blocked on this socket, if any."""
+        sock = self._sock
+        if reading:
+            sock.hub.cancel_wait(sock._read_event, cancel_wait_ex)
+        if writing:
+            sock.hub.cancel_wait(sock._write_event, cancel_wait_ex)
+
+    def _fail(self, failure: BaseException) -> None:
+        """The connection is dead: fail both channels with *failure* and release everything."""
+        if self._fdClosed:
+            return
+        for channel in (self._reader, self._writer):
+            if channel is not None and channel._cause is None:
+                channel._cause = failure
+        if self._reader is not None:
+            self._reader._buf.clear()
+        if self._writer is not None:
+            self._writer._pending = bytearray()
+        self._closing = True
+        self._release(failure)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _checkOpen(self) -> None:
+        if self._closing:
+            raise ClosedChannelException("the socket is closed")
+
+    @property
+    def isClosed(self) -> bool:
+        """True once the socket is fully closed: bytes sent, descriptor released."""
+        return self._fdClosed
+
+    def awaitClosed(self, timeout: float | None = None) -> bool:
+        """Block until :attr:`isClosed`; False if *timeout* seconds passed first."""
+        return self.socketContext.join(timeout)
+
+    def close(self) -> None:
+        """Close without blocking for long; see SPEC section 5. Closing twice is harmless."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._reader is not None and self._reader._cause is None:
+            self._reader._cause = ClosedReadChannelException("the socket was closed")
+            self._reader._buf.clear()
+        pending = b""
+        if self._writer is not None:
+            if not self._writer._writeClosed:
+                self._writer._writeClosed = True
+            pending = self._writer._takePending()
+        # A drain greenlet from an earlier half-close is the one waiting to write: let it finish.
+        self._wakeBlocked(reading=True, writing=self._drainer is None)
+        self._finishOutput(pending, closeSocket=True)
+
+    def dispose(self) -> None:
+        """:meth:`close`, swallowing errors."""
+        try:
+            self.close()
+        except Exception:
+            log.debug("error while disposing %r", self, exc_info=True)
+
+    def __enter__(self) -> StreamSocket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
+        """Send *data*, then half-close (or close): at once, or from a drain greenlet."""
+        if closeSocket:
+            self._closeAfterDrain = True
+        if self._drainer is not None:
+            return
+        sent = 0
+        if data:
+            try:
+                sent = int(self._sock.send(data, 0, 0.0))
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                log.debug("%r: could not send the last bytes: %s", self, exc)
+                data = b""
+        if sent < len(data):
+            self._drainer = gevent.spawn(self._drain, memoryview(data)[sent:])
+        else:
+            self._outputDone(None)
+
+    def _drain(self, rest: memoryview) -> None:
+        error: BaseException | None = None
+        try:
+            with gevent.Timeout(self.lingerTimeout, SocketTimeoutException("linger timeout")):
+                self._sock.sendall(rest)
+        except (OSError, SocketTimeoutException) as exc:
+            log.debug("%r: gave up sending the last bytes: %s", self, exc)
+            error = exc
+        self._drainer = None
+        self._outputDone(error)
+
+    def _outputDone(self, error: BaseException | None) -> None:
+        if error is None and not self._fdClosed:
+            try:
+                self._sock.shutdown(stdsocket.SHUT_WR)
+            except OSError:
+                pass  # the peer is gone already: closing below says the rest
+        if self._closeAfterDrain:
+            self._release(error)
+
+    def _release(self, cause: BaseException | None) -> None:
+        if self._fdClosed:
+            return
+        self._fdClosed = True
+        self._sock.close()
+        self._selector._unregister(self)
+        self.socketContext._complete(cause)
+
+    # -- channels ------------------------------------------------------------------------
+
+    def _readChannel(self) -> SocketReadChannel:
+        self._checkOpen()
+        if self._readOpened:
+            raise RuntimeError("the read side of this socket is already open (once per socket)")
+        self._readOpened = True
+        self._reader = SocketReadChannel(self)
+        return self._reader
+
+    def _writeChannel(self, autoFlush: bool) -> SocketWriteChannel:
+        self._checkOpen()
+        if self._writeOpened:
+            raise RuntimeError("the write side of this socket is already open (once per socket)")
+        channel = SocketWriteChannel(self, autoFlush)
+        self._writeOpened = True
+        self._writer = channel
+        return channel
+
+    def openReadChannel(self) -> SocketReadChannel:
+        """The channel of incoming bytes; once per socket (RuntimeError the second time)."""
+        return self._readChannel()
+
+    def openWriteChannel(self, autoFlush: bool = False) -> SocketWriteChannel:
+        """The channel of outgoing bytes; once per socket (RuntimeError the second time)."""
+        return self._writeChannel(autoFlush)
+
+    def attachForReading(self, channel: Any) -> WriterJob:
+        """Pump incoming bytes into *channel* from a greenlet; it is closed at end of stream."""
+        source = self._readChannel()
+        return WriterJob(lambda: source.copyAndClose(channel), channel)
+
+    def attachForWriting(self, channel: Any) -> ReaderJob:
+        """Pump bytes written to *channel* out to the socket; half-close at its end."""
+        sink = self._writeChannel(autoFlush=False)
+        return ReaderJob(lambda: channel.copyAndClose(sink), channel)
+
+    def connection(self) -> Connection:
+        """Open both channels (``autoFlush=False``) and bundle them with this socket."""
+        return Connection(self, self.openReadChannel(), self.openWriteChannel())

@@ -1,0 +1,211 @@
+"""TCP (and Unix stream) sockets: connect, bind, accept."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket as stdsocket
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import gevent
+from gevent import socket as gsocket
+from zope.interface import implementer
+
+from .addresses import (
+    InetSocketAddress,
+    SocketAddress,
+    UnixSocketAddress,
+    from_sockaddr,
+    to_sockaddr,
+)
+from .connect import connect_first, resolve
+from .errors import (
+    ClosedChannelException,
+    ConcurrentIOException,
+    ConnectTimeoutException,
+    SocketTimeoutException,
+    closed_by_another_greenlet,
+)
+from .interfaces import IServerSocket, ISocket
+from .jobs import Job
+from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
+from .stream import StreamSocket
+
+__all__ = ["ServerSocket", "TcpSocket", "tcp_bind", "tcp_connect"]
+
+
+@implementer(ISocket)
+class TcpSocket(StreamSocket):
+    """A connected TCP or Unix stream socket."""
+
+    #: The host name given to connect, the default ``serverName`` of :meth:`tls`.
+    _hostname: str | None = None
+
+    def tls(
+        self,
+        context: Any = None,
+        serverName: str | None = None,
+        serverSide: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Run a TLS handshake over this socket and return the TLS socket (SPEC section 10)."""
+        from .tls import start_tls
+
+        return start_tls(self, context, serverName, serverSide, timeout)
+
+
+@implementer(IServerSocket)
+class ServerSocket:
+    """A listening socket; :meth:`accept` (or iteration) yields connected sockets."""
+
+    def __init__(self, selector: Any, sock: Any, unixPath: str | None) -> None:
+        self._selector = selector
+        self._sock = sock
+        self._unixPath = unixPath
+        self.localAddress: SocketAddress = from_sockaddr(sock.family, sock.getsockname())
+        self.port: int | None = (
+            self.localAddress.port if isinstance(self.localAddress, InetSocketAddress) else None
+        )
+        self._accepting = False
+        self._closed = False
+        self.socketContext = Job(onCancel=lambda cause: self.close())
+        selector._register(self)
+
+    def __repr__(self) -> str:
+        return f"<ServerSocket {self.localAddress} {'closed' if self._closed else 'open'}>"
+
+    @property
+    def isClosed(self) -> bool:
+        """True once closed."""
+        return self._closed
+
+    def accept(self, timeout: float | None = None) -> TcpSocket:
+        """Block until a connection arrives and return it.
+
+        Raises SocketTimeoutException after *timeout* seconds (the server stays usable),
+        ClosedChannelException on a closed server or when it is closed while waiting, and
+        ConcurrentIOException when another greenlet is already accepting.
+        """
+        if self._closed:
+            raise ClosedChannelException("the server socket is closed")
+        if self._accepting:
+            raise ConcurrentIOException("another greenlet is already accepting on this server")
+        self._accepting = True
+        try:
+            with gevent.Timeout(timeout, SocketTimeoutException(f"no connection within {timeout} s")):
+                conn, address = self._sock.accept()
+        except OSError as exc:
+            if self._closed or closed_by_another_greenlet(exc):
+                raise ClosedChannelException("the server socket was closed") from None
+            raise
+        finally:
+            self._accepting = False
+        apply_accepted(conn)
+        return TcpSocket(self._selector, conn, from_sockaddr(conn.family, address))
+
+    def __iter__(self) -> Iterator[TcpSocket]:
+        """Yield accepted sockets until the server is closed."""
+        while True:
+            try:
+                yield self.accept()
+            except ClosedChannelException:
+                return
+
+    def close(self) -> None:
+        """Stop listening, wake a blocked accept, remove a Unix socket file. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._sock.close()
+        if self._unixPath and not self._unixPath.startswith("\0"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._unixPath)
+        self._selector._unregister(self)
+        self.socketContext._complete(None)
+
+    def dispose(self) -> None:
+        """:meth:`close`, swallowing errors."""
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def awaitClosed(self, timeout: float | None = None) -> bool:
+        """Block until closed; False if *timeout* seconds passed first."""
+        return self.socketContext.join(timeout)
+
+    def __enter__(self) -> ServerSocket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+_AF_UNIX = getattr(stdsocket, "AF_UNIX", None)
+
+
+def _target(hostOrAddress: Any, port: int | None) -> SocketAddress:
+    """Normalise connect/bind arguments into an address (*port* is ignored with an address)."""
+    if isinstance(hostOrAddress, SocketAddress):
+        return hostOrAddress
+    if isinstance(hostOrAddress, str):
+        if port is None:
+            raise TypeError("a port is needed with a host name")
+        return InetSocketAddress(hostOrAddress, port)
+    raise TypeError(
+        f"expected a host name or a SocketAddress, got {type(hostOrAddress).__name__}"
+    )
+
+
+def tcp_connect(
+    selector: Any,
+    hostOrAddress: Any,
+    port: int | None,
+    options: TCPClientSocketOptions,
+    timeout: float | None,
+) -> TcpSocket:
+    """Connect a stream socket; ``timeout`` bounds resolution and connection together."""
+    target = _target(hostOrAddress, port)
+    with gevent.Timeout(timeout, ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")):
+        if isinstance(target, UnixSocketAddress):
+            infos = [(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM, 0, "", to_sockaddr(target))]
+        else:
+            assert isinstance(target, InetSocketAddress)
+            infos = resolve(target.hostname, target.port, stdsocket.SOCK_STREAM)
+        selector._checkUsable()
+        sock, _ = connect_first(infos, lambda raw: apply_options(raw, options))
+    sock.settimeout(options.socketTimeout)
+    connected = TcpSocket(selector, sock)
+    if isinstance(target, InetSocketAddress):
+        connected._hostname = target.hostname
+    return connected
+
+
+def tcp_bind(
+    selector: Any, hostOrAddress: Any, port: int, options: AcceptorOptions
+) -> ServerSocket:
+    """Bind and listen; the wildcard address on an ephemeral port by default."""
+    target = _target("0.0.0.0" if hostOrAddress is None else hostOrAddress, port)
+    if isinstance(target, UnixSocketAddress):
+        family, sockaddr = stdsocket.AF_UNIX, to_sockaddr(target)
+    else:
+        assert isinstance(target, InetSocketAddress)
+        info = gsocket.getaddrinfo(
+            target.hostname, target.port, 0, stdsocket.SOCK_STREAM, 0, stdsocket.AI_PASSIVE
+        )[0]
+        family, sockaddr = info[0], info[4]
+    selector._checkUsable()
+    sock = gsocket.socket(family, stdsocket.SOCK_STREAM)
+    try:
+        apply_options(sock, options)
+        sock.bind(sockaddr)
+        sock.listen(options.backlogSize)
+    except BaseException:
+        sock.close()
+        raise
+    return ServerSocket(selector, sock, sockaddr if family == _AF_UNIX else None)

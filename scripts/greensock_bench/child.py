@@ -1,0 +1,103 @@
+"""Entry point of one benchmark subprocess: ``python -m greensock_bench.child ROLE STACK ...``.
+
+Talks to the parent with one JSON object per line: it writes ``{"port": n}`` (server, once
+listening), ``{"event": name, ...}`` (client checkpoints, answered by a line on stdin),
+``{"rss": n}`` (server, for each ``rss`` line on stdin), ``{"result": {...}}`` (client, at the
+end) or ``{"error": "..."}``. A watchdog thread ends the process after ``--hard-timeout``
+seconds whatever it is doing, and a server exits when its stdin closes (parent gone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from . import stacks, sysinfo
+from .protocol import Params
+
+
+class Control:
+    """The child's side of the control pipe (stdout out, stdin in)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def emit(self, message: dict[str, Any]) -> None:
+        """Send one JSON message to the parent."""
+        line = json.dumps(message) + "\n"
+        with self._lock:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+    def ready(self, port: int) -> None:
+        """Server: report the port it listens on."""
+        self.emit({"port": port})
+
+    def checkpoint(self, name: str, **data: Any) -> None:
+        """Client: report reaching ``name`` and block (the whole process) until told to go on.
+
+        Used only while every connection is idle, so blocking the event loop costs nothing.
+        """
+        self.emit({"event": name, **data})
+        if not sys.stdin.readline():
+            os._exit(3)  # the parent is gone
+
+    def serve_rss_requests(self) -> None:
+        """Server: answer each ``rss`` line on stdin from a thread; exit when stdin closes."""
+
+        def loop() -> None:
+            for line in sys.stdin:
+                if line.strip() == "rss":
+                    self.emit({"rss": sysinfo.rss_bytes()})
+            os._exit(0)
+
+        threading.Thread(target=loop, name="bench-control", daemon=True).start()
+
+
+def _watchdog(seconds: float) -> None:
+    def expire() -> None:
+        time.sleep(seconds)
+        sys.stderr.write(f"bench child: hard timeout of {seconds:.0f}s reached, exiting\n")
+        sys.stderr.flush()
+        os._exit(124)
+
+    threading.Thread(target=expire, name="bench-watchdog", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one server or client as the arguments say; the exit status is 0 on success."""
+    parser = argparse.ArgumentParser(prog="greensock_bench.child")
+    parser.add_argument("role", choices=("server", "client"))
+    parser.add_argument("stack", choices=sorted(stacks.STACKS))
+    parser.add_argument("workload")
+    parser.add_argument("--duration", type=float, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--connections", type=int, default=1)
+    parser.add_argument("--hard-timeout", type=float, required=True)
+    args = parser.parse_args(argv)
+
+    _watchdog(args.hard_timeout)
+    sysinfo.raise_nofile(sysinfo.fds_needed(args.connections))
+    params = Params(args.workload, args.duration, args.port, args.connections)
+    control = Control()
+    try:
+        module = stacks.load(args.stack)
+        if args.role == "server":
+            control.serve_rss_requests()
+        result = module.main(args.role, params, control, stacks.STACKS[args.stack].variant)
+    except Exception:  # reported to the parent, which records the run as failed
+        control.emit({"error": traceback.format_exc(limit=8)})
+        return 1
+    if args.role == "client":
+        control.emit({"result": result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The stacks the benchmark compares, loaded lazily so a missing library is a skip, not a crash.
+
+Each stack module defines ``main(role, params, control, variant) -> dict | None``: it runs
+the server (forever, until killed) or the client (returning its raw result) of
+``params.workload``. Adding a stack = one adapter module + one line in ``STACKS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from types import ModuleType
+
+BASELINE = "gevent"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A benchmarked stack: the adapter module that drives it and the packages it needs."""
+
+    name: str
+    module: str
+    requires: tuple[str, ...]
+    label: str
+    variant: str = ""
+
+
+STACKS: dict[str, Stack] = {
+    s.name: s
+    for s in (
+        Stack("greensock", "greensock_stack", ("gevent", "greensock"), "greensock"),
+        Stack("gevent", "gevent_raw", ("gevent",), "raw gevent sockets"),
+        Stack("asyncio", "asyncio_stack", (), "asyncio streams"),
+        Stack("uvloop", "asyncio_stack", ("uvloop",), "asyncio streams on uvloop", "uvloop"),
+        Stack("trio", "trio_stack", ("trio",), "trio"),
+    )
+}
+
+
+def load(name: str) -> ModuleType:
+    """Import the adapter module of stack ``name`` (which imports its library)."""
+    return importlib.import_module(f"{__name__}.{STACKS[name].module}")
+
+
+def unavailable(name: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> str | None:
+    """Why stack ``name`` cannot run here ("not installed", "import failed: ..."), or None.
+
+    The import is tried in a subprocess with the children's environment, so a library
+    that is broken on import cannot disturb the parent.
+    """
+    stack = STACKS[name]
+    for package in stack.requires:
+        try:
+            found = importlib.util.find_spec(package) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found and not _on_child_path(package, env):
+            return "not installed"
+    code = f"import {__name__}.{stack.module}"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"import failed: timed out after {timeout:.0f}s"
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        return "import failed: " + (lines[-1].strip() if lines else f"exit {done.returncode}")
+    return None
+
+
+def _on_child_path(package: str, env: dict[str, str] | None) -> bool:
+    """True when ``package`` is a directory or module on the children's PYTHONPATH."""
+    paths = (env or {}).get("PYTHONPATH", "").split(os.pathsep)
+    return any(
+        os.path.isdir(os.path.join(p, package)) or os.path.isfile(os.path.join(p, package + ".py"))
+        for p in paths
+        if p
+    )

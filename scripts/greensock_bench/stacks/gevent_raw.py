@@ -1,0 +1,115 @@
+"""Raw gevent sockets: ``recv_into``/``sendall`` with hand-written line framing (the baseline)."""
+
+from __future__ import annotations
+
+from gevent import socket
+
+from .. import workloads_sync
+from ..child import Control
+from ..framing import LineBuffer
+from ..protocol import BACKLOG, CHUNK_SIZE, HOST, Params
+
+
+class RawConn:
+    """A gevent socket with a line buffer."""
+
+    __slots__ = ("_lines", "_sock", "_view", "recv", "send")
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        self._lines = LineBuffer()
+        self._view = memoryview(bytearray(CHUNK_SIZE))
+        self.recv = sock.recv_into
+        self.send = sock.sendall
+
+    def read_line(self) -> bytes | None:
+        """The next line, newline included; None at EOF."""
+        lines = self._lines
+        line = lines.pop()
+        while line is None:
+            n = self._sock.recv_into(self._view)
+            if not n:
+                return lines.rest()
+            lines.append(self._view[:n])
+            line = lines.pop()
+        return line
+
+    def write_line(self, line: bytes) -> None:
+        """Send a line that already ends in a newline."""
+        self._sock.sendall(line)
+
+    def shutdown_write(self) -> None:
+        """Half-close."""
+        self._sock.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        """Close the socket."""
+        self._sock.close()
+
+
+class RawListener:
+    """A listening gevent socket."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((HOST, 0))
+        self._sock.listen(BACKLOG)
+        self.port: int = self._sock.getsockname()[1]
+
+    def accept(self) -> RawConn:
+        """The next connection."""
+        return RawConn(self._sock.accept()[0])
+
+
+class RawDatagramSocket:
+    """A bound gevent UDP socket."""
+
+    def __init__(self, peer_port: int) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind((HOST, 0))
+        self.port: int = self._sock.getsockname()[1]
+        self._peer = (HOST, peer_port)
+
+    def echo_once(self) -> None:
+        """Send one received datagram back."""
+        data, address = self._sock.recvfrom(65536)
+        self._sock.sendto(data, address)
+
+    def roundtrip(self, payload: bytes) -> None:
+        """Send to the peer and wait for the answer."""
+        self._sock.sendto(payload, self._peer)
+        self._sock.recvfrom(65536)
+
+
+class RawAdapter:
+    """The raw gevent stack, for ``workloads_sync``."""
+
+    def line(self, text: str) -> bytes:
+        """Lines travel as bytes with their newline."""
+        return (text + "\n").encode()
+
+    def listen(self) -> RawListener:
+        """Listen on 127.0.0.1."""
+        return RawListener()
+
+    def connect(self, port: int) -> RawConn:
+        """Connect to 127.0.0.1:``port``."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.connect((HOST, port))
+        except BaseException:
+            sock.close()
+            raise
+        return RawConn(sock)
+
+    def udp_bind(self, peer_port: int = 0) -> RawDatagramSocket:
+        """A UDP socket on 127.0.0.1."""
+        return RawDatagramSocket(peer_port)
+
+
+def main(role: str, params: Params, control: Control, variant: str) -> dict[str, float] | None:
+    """Run one side of ``params.workload`` on raw gevent sockets."""
+    return workloads_sync.main(RawAdapter(), role, params, control)
+

@@ -1,0 +1,96 @@
+"""greensock: ktor-style sockets and byte channels (``readUTF8Line``, ``writeStringUtf8``...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from greensock import Datagram, InetSocketAddress, aSocket
+
+from .. import workloads_sync
+from ..child import Control
+from ..protocol import BACKLOG, HOST, Params
+
+
+class GreensockConn:
+    """A greensock socket with its read channel and its write channel (autoFlush off)."""
+
+    __slots__ = ("_flush", "_sock", "_write", "_writer", "read_line", "recv", "send")
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        reader = sock.openReadChannel()
+        self._writer = writer = sock.openWriteChannel(autoFlush=False)
+        self.read_line = reader.readUTF8Line
+        self.recv = reader.readAvailable
+        self.send = writer.writeFully
+        self._write = writer.writeStringUtf8
+        self._flush = writer.flush
+
+    def write_line(self, line: str) -> None:
+        """Write the line and its newline, then flush."""
+        self._write(line + "\n")
+        self._flush()
+
+    def shutdown_write(self) -> None:
+        """Closing the write channel flushes it and half-closes the connection."""
+        self._writer.close()
+
+    def close(self) -> None:
+        """Close the socket."""
+        self._sock.close()
+
+
+class GreensockListener:
+    """A greensock server socket."""
+
+    def __init__(self) -> None:
+        self._server = aSocket().tcp().bind(HOST, 0, configure={"backlogSize": BACKLOG})
+        self.port: int = self._server.port
+
+    def accept(self) -> GreensockConn:
+        """The next connection."""
+        return GreensockConn(self._server.accept())
+
+
+class GreensockDatagramSocket:
+    """A bound greensock datagram socket."""
+
+    def __init__(self, peer_port: int) -> None:
+        self._sock = aSocket().udp().bind(HOST, 0)
+        self.port: int = self._sock.localAddress.port
+        self._peer = InetSocketAddress(HOST, peer_port)
+
+    def echo_once(self) -> None:
+        """Send one received datagram back to its sender."""
+        datagram = self._sock.receive()
+        self._sock.send(Datagram(datagram.packet, datagram.address))
+
+    def roundtrip(self, payload: bytes) -> None:
+        """Send to the peer and wait for the answer."""
+        self._sock.send(Datagram(payload, self._peer))
+        self._sock.receive()
+
+
+class GreensockAdapter:
+    """The greensock stack, for ``workloads_sync``."""
+
+    def line(self, text: str) -> str:
+        """Lines travel as ``str`` without newline (``readUTF8Line`` strips it)."""
+        return text
+
+    def listen(self) -> GreensockListener:
+        """Listen on 127.0.0.1."""
+        return GreensockListener()
+
+    def connect(self, port: int) -> GreensockConn:
+        """Connect to 127.0.0.1:``port``."""
+        return GreensockConn(aSocket().tcp().connect(HOST, port))
+
+    def udp_bind(self, peer_port: int = 0) -> GreensockDatagramSocket:
+        """A datagram socket on 127.0.0.1."""
+        return GreensockDatagramSocket(peer_port)
+
+
+def main(role: str, params: Params, control: Control, variant: str) -> dict[str, float] | None:
+    """Run one side of ``params.workload`` on greensock."""
+    return workloads_sync.main(GreensockAdapter(), role, params, control)
