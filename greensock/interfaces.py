@@ -30,8 +30,8 @@ Conventions:
   from ``greensock``) or Python's own (``ConnectionRefusedError``, ``socket.gaierror``...).
 
 Type checking: zope.interface ships no type information, and its methods have no ``self``
-and empty bodies by design. The ``# mypy:`` comment at the top silences exactly those
-complaints (``misc`` and ``empty-body``) for this file only.
+and empty bodies by design. The ``# mypy:`` comment at the top turns off the two error codes
+those complaints fall under (``misc`` and ``empty-body``), for this file only.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     _ByteOrder: TypeAlias = Literal["big", "little"]
     _ReadableBuffer: TypeAlias = bytes | bytearray | memoryview
     _WritableBuffer: TypeAlias = bytearray | memoryview
-    _CloseHandler: TypeAlias = Callable[[BaseException | None], object]
+    _CauseHandler: TypeAlias = Callable[[BaseException | None], object]
     _Configure: TypeAlias = Callable[[Any], object] | Mapping[str, Any] | None
 
 __all__ = [
@@ -112,8 +112,8 @@ class IJob(Interface):
     )
 
     isCancelled = Attribute(
-        """True when the job was cancelled -- by ``cancel()`` or because it failed with an
-        exception (ktor's meaning). False while active and after a normal completion."""
+        """True once the job was cancelled -- by ``cancel()``, or because it failed with an
+        exception (ktor's meaning). Stays False for a job that completes normally."""
     )
 
     def join(timeout: float | None = None) -> bool:
@@ -133,7 +133,7 @@ class IJob(Interface):
         ``cause``, or a ``gevent.GreenletExit`` when none was given.
         """
 
-    def invokeOnCompletion(handler: _CloseHandler) -> None:
+    def invokeOnCompletion(handler: _CauseHandler) -> None:
         """Register ``handler(cause)`` to run once when the job completes.
 
         ``cause`` is None on a normal completion and the exception otherwise. A handler
@@ -669,11 +669,11 @@ class IAcceptable(IASocket):
     """A source of sockets, such as a server socket."""
 
     def accept(timeout: float | None = None) -> IASocket:
-        """Block until a connection arrives and return its socket (an ``ISocket`` for a
-        server socket).
+        """Block until a connection arrives and return its socket.
 
-        Connections wait in the kernel's backlog until accepted. When ``timeout`` seconds
-        pass first, raises ``SocketTimeoutException`` and the server stays usable. Raises
+        A server socket returns an ``ISocket``. Connections wait in the kernel's backlog
+        until accepted. When ``timeout`` seconds pass first, raises
+        ``SocketTimeoutException`` and the server stays usable. Raises
         ``ClosedChannelException`` on a closed server, and in a greenlet blocked here when
         the server is closed.
         """
@@ -735,6 +735,8 @@ class ISocket(IReadWriteSocket, IABoundSocket, IAConnectedSocket):
         """
 
 
+# The seed lists ASocket first; it comes after IAcceptable (which extends it) here so that
+# zope can compute a consistent C3 resolution order. The set of bases is the seed's.
 class IServerSocket(IAcceptable, IABoundSocket, IASocket):
     """A listening stream socket; ``accept`` returns ``ISocket`` providers.
 
@@ -784,12 +786,12 @@ class IDatagramSendChannel(Interface):
         """Send ``datagram`` to its address; the same as the socket's ``send``."""
 
     def close(cause: BaseException | None = None) -> bool:
-        """Close the whole socket; return True if this call closed it, False if it was.
+        """Close the whole socket; return True if this call closed it, False if already closed.
 
         The close handler (``invokeOnClose``) is called with ``cause``.
         """
 
-    def invokeOnClose(handler: _CloseHandler) -> None:
+    def invokeOnClose(handler: _CauseHandler) -> None:
         """Register the one ``handler(cause)`` to call when the socket closes.
 
         ``cause`` is None on a normal close. It is called once, synchronously when the socket
@@ -839,6 +841,8 @@ class IBoundDatagramSocket(IASocket, IABoundSocket, IAReadable, IDatagramReadWri
     """
 
 
+# The seed lists ASocket first; it comes last here, after the interfaces that extend it, so
+# that zope can compute a consistent C3 resolution order. The set of bases is the seed's.
 class IConnectedDatagramSocket(
     IReadWriteSocket, IABoundSocket, IAConnectedSocket, IDatagramReadWriteChannel, IASocket
 ):
@@ -937,9 +941,10 @@ class ITcpSocketBuilder(IConfigurable):
         ``connect("example.org", 80)``, ``connect(InetSocketAddress(...))``,
         ``connect(UnixSocketAddress(path))``; a host name without a port, or a port with an
         address object, raises ``TypeError``. ``configure`` applies to
-        ``TCPClientSocketOptions``. A name with several addresses is tried the happy-eyeballs
-        way; when every attempt fails, the first attempt's exception is raised with an
-        ``exceptions`` attribute listing every attempt's error. ``timeout`` bounds the whole
+        ``TCPClientSocketOptions``. A name with several addresses is tried happy-eyeballs
+        style (RFC 8305: families interleaved, 250 ms apart); when every attempt fails, the
+        first attempt's exception is raised, with an ``exceptions`` attribute listing every
+        attempt's error. ``timeout`` bounds the whole
         connect, resolution included, and raises ``ConnectTimeoutException``. A closed port
         raises ``ConnectionRefusedError``, an unresolvable host ``socket.gaierror``.
         """
@@ -959,10 +964,11 @@ class ITcpSocketBuilder(IConfigurable):
 
 
 class IUDPSocketBuilder(IConfigurable):
-    """Builds UDP sockets; ``configure`` works as for ``ITcpSocketBuilder``, on a copy of
-    ``UDPSocketOptions``.
+    """Builds UDP sockets: bound ones with ``bind``, connected ones with ``connect``.
 
-    Both methods raise ``ClosedChannelException`` when the selector is closed.
+    In both methods ``configure`` works as for ``ITcpSocketBuilder``, on a copy of this
+    builder's ``UDPSocketOptions``. Both raise ``ClosedChannelException`` when the selector
+    is closed.
     """
 
     def bind(
