@@ -25,6 +25,22 @@ class Connection:
     def __repr__(self) -> str:
         return f"<Connection {self.socket!r}>"
 
+    def tls(
+        self,
+        context: Any = None,
+        serverName: str | None = None,
+        serverSide: bool = False,
+        timeout: float | None = None,
+    ) -> Connection:
+        """STARTTLS: upgrade this connection's socket; return a new connection over TLS.
+
+        Pending output is flushed first; RuntimeError when unread plaintext is buffered in
+        ``input`` (it would be lost). This connection must not be used afterwards.
+        """
+        from .tls import start_tls_connection  # tls builds on the stream sockets
+
+        return start_tls_connection(self, context, serverName, serverSide, timeout)
+
     def __iter__(self) -> Any:
         """Unpack as ``socket, input, output``."""
         return iter((self.socket, self.input, self.output))

@@ -103,6 +103,7 @@ class SocketWriteChannel(ByteWriteOperations):
                 count = send(view, self)
             del pending[:count]
             self.totalBytesWritten += count
+        self._owner._sendBuffered(self)
 
     def _waitForRoom(self) -> None:
         self._handOn()
@@ -139,6 +140,8 @@ class StreamSocket:
 
     #: Seconds close() keeps sending already-written bytes to a peer that does not read.
     lingerTimeout: float = 60.0
+    #: The host name given to connect: the default ``serverName`` of ``tls()``.
+    _hostname: str | None = None
 
     def __init__(self, selector: Any, sock: Any, remote: SocketAddress | None = None) -> None:
         self._selector = selector
@@ -176,6 +179,9 @@ class StreamSocket:
             return int(self._sock.send(view))
         except OSError as exc:
             raise self._transferFailed(exc, channel) from None
+
+    def _sendBuffered(self, channel: SocketWriteChannel) -> None:
+        """Put bytes a transport layer still holds on the wire (TLS ciphertext); none here."""
 
     def _transferFailed(self, exc: OSError, channel: Any) -> BaseException:
         """What a failed recv/send raises; kernel failures fail the whole connection."""
@@ -306,6 +312,18 @@ class StreamSocket:
         if self._closeAfterDrain:
             self._release(error)
 
+    def _detach(self) -> Any:
+        """Hand the gevent socket over to a new owner (TLS); this object is closed without it."""
+        moved = ClosedChannelException("the socket was handed over to TLS")
+        for channel in (self._reader, self._writer):
+            if channel is not None and channel._cause is None:
+                channel._cause = moved
+        self._closing = True
+        self._fdClosed = True
+        self._selector._unregister(self)
+        self.socketContext._complete(None)
+        return self._sock
+
     def _release(self, cause: BaseException | None) -> None:
         if self._fdClosed:
             return
@@ -350,6 +368,22 @@ class StreamSocket:
         """Pump bytes written to *channel* out to the socket; half-close at its end."""
         sink = self._writeChannel(autoFlush=False)
         return ReaderJob(lambda: channel.copyAndClose(sink), channel)
+
+    def tls(
+        self,
+        context: Any = None,
+        serverName: str | None = None,
+        serverSide: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        """Run a TLS handshake over this socket and return the TLS socket (SPEC section 10).
+
+        The channels must not be open yet (RuntimeError); this socket must not be used
+        afterwards. See :func:`greensock.tls.start_tls` for the errors.
+        """
+        from .tls import start_tls  # tls builds on this module
+
+        return start_tls(self, context, serverName, serverSide, timeout)
 
     def connection(self) -> Connection:
         """Open both channels (``autoFlush=False``) and bundle them with this socket."""

@@ -40,21 +40,6 @@ __all__ = ["ServerSocket", "TcpSocket", "tcp_bind", "tcp_connect"]
 class TcpSocket(StreamSocket):
     """A connected TCP or Unix stream socket."""
 
-    #: The host name given to connect, the default ``serverName`` of :meth:`tls`.
-    _hostname: str | None = None
-
-    def tls(
-        self,
-        context: Any = None,
-        serverName: str | None = None,
-        serverSide: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
-        """Run a TLS handshake over this socket and return the TLS socket (SPEC section 10)."""
-        from .tls import start_tls
-
-        return start_tls(self, context, serverName, serverSide, timeout)
-
 
 @implementer(IServerSocket)
 class ServerSocket:

@@ -1,0 +1,195 @@
+"""TLS over a connected stream socket: an ``ssl.SSLObject`` driven through two ``MemoryBIO``s.
+
+The TLS socket is a :class:`~greensock.stream.StreamSocket` whose two transfer hooks
+encrypt and decrypt: the channels, the lifecycle and the error translation are the plain
+socket's own. Ciphertext produced but not yet taken by the kernel waits in ``_cipher``
+and goes out before anything else, so an interrupted flush neither loses nor repeats bytes.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import gevent
+from zope.interface import implementer
+
+from .connection import Connection
+from .errors import SocketTimeoutException
+from .interfaces import ISocket
+from .stream import SocketReadChannel, SocketWriteChannel, StreamSocket
+
+__all__ = ["TlsSocket", "start_tls", "start_tls_connection"]
+
+#: Plaintext handed to the SSLObject at a time: one TLS record's worth.
+_RECORD = 16384
+
+
+@implementer(ISocket)
+class TlsSocket(StreamSocket):
+    """A TLS connection over a stream socket; ``tls()`` on it starts TLS inside TLS."""
+
+    def __init__(self, plain: StreamSocket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
+                 outgoing: ssl.MemoryBIO, cipher: bytearray) -> None:
+        self._tls = tls
+        self._incoming = incoming
+        self._outgoing = outgoing
+        self._cipher = cipher
+        self._notified = False
+        super().__init__(plain._selector, plain._detach(), plain.remoteAddress)
+        self._hostname = plain._hostname
+
+    @property
+    def cipher(self) -> tuple[str, str, int] | None:
+        """The negotiated cipher (name, protocol, secret bits)."""
+        return self._tls.cipher()
+
+    @property
+    def sslObject(self) -> ssl.SSLObject:
+        """The ``ssl.SSLObject``: peer certificate, ALPN protocol, TLS version..."""
+        return self._tls
+
+    def _receive(self, view: memoryview, channel: SocketReadChannel) -> int:
+        while True:
+            try:
+                return int(self._tls.read(len(view), view))
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLZeroReturnError:
+                return 0  # the peer's close_notify: a clean end of stream
+            except ssl.SSLError as exc:
+                raise self._transferFailed(exc, channel) from None
+            _pull(super()._receive, self._scratch, self._incoming, channel)
+
+    def _send(self, view: memoryview, channel: SocketWriteChannel) -> int:
+        if self._cipher:
+            _push(super()._send, self._cipher, channel)
+        try:
+            count = int(self._tls.write(view[:_RECORD]))
+        except ssl.SSLError as exc:
+            raise self._transferFailed(exc, channel) from None
+        # Reported as taken now; _sendBuffered puts it on the wire before the flush returns.
+        self._cipher += self._outgoing.read()
+        return count
+
+    def _sendBuffered(self, channel: SocketWriteChannel) -> None:
+        self._cipher += self._outgoing.read()
+        _push(super()._send, self._cipher, channel)
+
+    def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
+        # Encrypt what is left, then close_notify (once); the plain socket sends the ciphertext.
+        if not self._fdClosed and not self._notified:
+            self._notified = True
+            try:
+                if data:
+                    self._tls.write(data)
+                self._tls.unwrap()
+            except ssl.SSLError:
+                pass  # SSLWantReadError: the peer's close_notify has not come yet, as usual
+        self._cipher += self._outgoing.read()
+        # Rebind rather than clear: a flush woken by close() may still be viewing the buffer.
+        rest, self._cipher = bytes(self._cipher), bytearray()
+        super()._finishOutput(rest, closeSocket)
+
+
+def _pull(receive: Any, scratch: memoryview, incoming: ssl.MemoryBIO, channel: Any) -> bool:
+    """Receive ciphertext into *incoming*; False (and EOF written) at the stream's end."""
+    count = receive(scratch, channel)
+    if count:
+        incoming.write(scratch[:count])
+    else:
+        incoming.write_eof()
+    return bool(count)
+
+
+def _push(send: Any, cipher: bytearray, channel: Any) -> None:
+    """Send every buffered ciphertext byte; what the kernel did not take stays buffered."""
+    while cipher:
+        with memoryview(cipher) as view:
+            count = send(view, channel)
+        del cipher[:count]
+
+
+class _HandshakeChannel:
+    """Stands in for a channel while the handshake's transfers run (nothing failed it yet)."""
+
+    _cause: BaseException | None = None
+
+
+def _handshake(plain: StreamSocket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
+               outgoing: ssl.MemoryBIO) -> bytearray:
+    """Run the handshake over *plain*'s own transfers; return ciphertext not yet sent."""
+    cipher = bytearray()
+    channel = _HandshakeChannel()
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pass
+        cipher += outgoing.read()
+        _push(plain._send, cipher, channel)
+        _pull(plain._receive, plain._scratch, incoming, channel)
+    cipher += outgoing.read()
+    _push(plain._send, cipher, channel)
+    return cipher
+
+
+def start_tls(
+    plain: StreamSocket,
+    context: ssl.SSLContext | None,
+    serverName: str | None,
+    serverSide: bool,
+    timeout: float | None,
+    channelsChecked: bool = False,
+) -> TlsSocket:
+    """Handshake over *plain* and return the TLS socket; *plain* must not be used afterwards.
+
+    RuntimeError when *plain*'s channels are open, ValueError for ``serverSide`` without a
+    context, SocketTimeoutException after *timeout* seconds, ``ssl.SSLError`` (e.g.
+    ``SSLCertVerificationError``) when the handshake fails; the plain socket is closed then.
+    """
+    if context is not None and not isinstance(context, ssl.SSLContext):
+        raise TypeError(f"context must be an ssl.SSLContext, got {type(context).__name__}")
+    if serverSide and context is None:
+        raise ValueError("a server-side TLS socket needs a context with its certificate")
+    if not channelsChecked and (plain._readOpened or plain._writeOpened):
+        raise RuntimeError("tls() needs a socket whose channels are not open yet")
+    plain._checkOpen()
+    if isinstance(plain, TlsSocket):
+        raise RuntimeError("this socket already speaks TLS")
+    if context is None:
+        context = ssl.create_default_context()
+    if serverName is None and not serverSide:
+        serverName = plain._hostname
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_side=serverSide,
+                           server_hostname=None if serverSide else serverName)
+    try:
+        with gevent.Timeout(timeout, SocketTimeoutException(f"TLS handshake took over {timeout} s")):
+            cipher = _handshake(plain, tls, incoming, outgoing)
+    except ssl.SSLError:
+        plain.close()
+        raise
+    return TlsSocket(plain, tls, incoming, outgoing, cipher)
+
+
+def start_tls_connection(
+    connection: Connection,
+    context: ssl.SSLContext | None,
+    serverName: str | None,
+    serverSide: bool,
+    timeout: float | None,
+) -> Connection:
+    """STARTTLS: flush *connection*'s output, upgrade its socket, return a new connection.
+
+    RuntimeError when unread plaintext is buffered in its input (it would be lost).
+    """
+    if connection.input.availableForRead:
+        raise RuntimeError(
+            "unread plaintext is buffered in the connection's input; read it before tls()"
+        )
+    connection.output.flush()
+    secure = start_tls(connection.socket, context, serverName, serverSide, timeout,
+                       channelsChecked=True)
+    return secure.connection()
