@@ -18,6 +18,7 @@ from typing import Any
 
 import gevent
 from gevent.socket import cancel_wait_ex
+from zope.interface import implementer
 
 from .addresses import SocketAddress, from_sockaddr
 from .connection import Connection
@@ -28,6 +29,7 @@ from .errors import (
     SocketTimeoutException,
     closed_by_another_greenlet,
 )
+from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
 from .reading import ByteReadOperations
 from .writing import ByteWriteOperations
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 WRITE_CAPACITY = 65536
 
 
+@implementer(IByteReadChannel)
 class SocketReadChannel(ByteReadOperations):
     """The read channel of a stream socket: bytes come from the kernel on the reader's greenlet."""
 
@@ -82,6 +85,7 @@ class SocketReadChannel(ByteReadOperations):
         self._owner._wakeBlocked(reading=True)
 
 
+@implementer(IByteWriteChannel)
 class SocketWriteChannel(ByteWriteOperations):
     """The write channel of a stream socket: ``flush`` returns once the kernel took every byte."""
 
