@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.role == "server":
             control.serve_rss_requests()
         result = module.main(args.role, params, control, stacks.STACKS[args.stack].variant)
-    except Exception:  # reported to the parent, which records the run as failed
-        control.emit({"error": traceback.format_exc(limit=8)})
+    except Exception:  # noqa: BLE001 -- reported to the parent, which marks the run failed
+        control.emit({"error": traceback.format_exc(limit=-10)})
         return 1
     if args.role == "client":
         control.emit({"result": result})

@@ -16,7 +16,7 @@ class LineBuffer:
         self._buf += data
 
     def pop(self) -> bytes | None:
-        """Remove and return the first complete line (with its ``\\n``), or None if there is none."""
+        """Remove and return the first whole line (with its ``\\n``); None if there is none."""
         buf = self._buf
         end = buf.find(b"\n") + 1
         if not end:

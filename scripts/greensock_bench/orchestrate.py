@@ -142,8 +142,15 @@ class Child:
         self.close()
 
 
-def _argv(role: str, stack: str, workload: str, duration: float, connections: int,
-          timeout: float, port: int = 0) -> list[str]:
+def _argv(
+    role: str,
+    stack: str,
+    workload: str,
+    duration: float,
+    connections: int,
+    timeout: float,
+    port: int = 0,
+) -> list[str]:
     return [
         sys.executable, "-m", f"{PACKAGE}.child", role, stack, workload,
         "--duration", repr(duration), "--connections", str(connections),

@@ -56,6 +56,10 @@ class Workload:
     metrics: tuple[Metric, ...]
     default_connections: int = 1
 
+    def describe(self, connections: int) -> str:
+        """The title, with the connection count filled in."""
+        return self.title.format(n=f"{connections:,}")
+
     def connections(self, override: int | None) -> int:
         """Connection count for this workload: ``override`` when given, else the default."""
         return override if override is not None else self.default_connections
@@ -71,10 +75,12 @@ WORKLOADS: dict[str, Workload] = {
     for w in (
         Workload("W1", "bulk", "bulk 64 KiB writes, half-close", (THROUGHPUT,)),
         Workload("W2", "pingpong", "64-byte line ping-pong", (ROUND_TRIPS,)),
-        Workload("W3", "many", "1,000 connections ping-pong", (ROUND_TRIPS, IDLE_MEMORY), 1000),
+        Workload("W3", "many", "{n} connections ping-pong", (ROUND_TRIPS, IDLE_MEMORY), 1000),
         Workload("W4", "churn", "50 workers connect/line/close", (CONNECTIONS,)),
         Workload("W5", "udp", "UDP 64-byte echo", (ROUND_TRIPS,)),
-        Workload("W6", "many", "10,000 idle then active", (ROUND_TRIPS, IDLE_MEMORY), 10_000),
+        Workload(
+            "W6", "many", "{n} idle connections, then active", (ROUND_TRIPS, IDLE_MEMORY), 10_000
+        ),
     )
 }
 

@@ -27,15 +27,15 @@ def markdown(rows: list[Row], skipped: dict[str, str], meta: dict[str, Any]) -> 
         f"Benchmark: {meta['duration']:g} s per run, {meta['repeat']} interleaved repetition(s); "
         f"Python {meta['machine']['python']}, {meta['machine']['cpus']} CPUs.",
         "",
-        f"| workload | stack | median | min–max | unit | ratio to {baseline} |",
+        f"| workload | stack | median | min-max | unit | ratio to {baseline} |",
         "|---|---|---:|---:|---|---:|",
     ]
     for row in rows:
         name = f"{row.workload} {row.title}"
         if row.metric == "idle_memory":
-            name = f"{row.workload} memory"
-        spread = f"{number(row.low)}–{number(row.high)}" if row.low is not None else "—"
-        ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "—"
+            name = f"{row.workload} server memory per idle connection"
+        spread = f"{number(row.low)}-{number(row.high)}" if row.low is not None else "—"
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "—"
         if row.failed:
             ratio += f" ({row.failed}/{row.runs} runs failed)"
         lines.append(
@@ -77,7 +77,7 @@ def write_png(path: Path, rows: list[Row], baseline: str) -> bool:
     axes.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     axes.set_xticks(range(len(groups)))
     axes.set_xticklabels(
-        [f"{w}\n{u.split(' ')[0]}" + (" (lower better)" if m == "idle_memory" else "")
+        [f"{w}\n{u.split(' (')[0]}" + (" (lower better)" if m == "idle_memory" else "")
          for w, m, u in groups],
         fontsize=8,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Samples to summary rows: median, min–max and ratio to the baseline stack, per metric."""
+"""Samples to summary rows: median, min-max and ratio to the baseline stack, per metric."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def summarize(samples: list[dict[str, Any]], stacks: list[str], baseline: str) -
     workloads = [w for w in WORKLOADS if any(s["workload"] == w for s in samples)]
     for key in workloads:
         workload = WORKLOADS[key]
+        connections = next(s["connections"] for s in samples if s["workload"] == key)
         for metric in workload.metrics:
             values = {
                 stack: [
@@ -58,7 +59,7 @@ def summarize(samples: list[dict[str, Any]], stacks: list[str], baseline: str) -
                 rows.append(
                     Row(
                         workload=key,
-                        title=workload.title,
+                        title=workload.describe(connections),
                         metric=metric.key,
                         unit=metric.unit,
                         higher_is_better=metric.higher_is_better,

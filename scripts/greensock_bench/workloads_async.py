@@ -7,7 +7,7 @@ The same logic as ``workloads_sync``, with ``await``; each stack module supplies
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
@@ -78,7 +78,7 @@ class AsyncAdapter(Protocol):
     async def udp_client(self, port: int) -> AsyncDatagramClient:
         """A UDP socket whose round trips go to 127.0.0.1:``port``."""
 
-    async def run_all(self, functions: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    async def run_all(self, functions: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         """Run every function concurrently; return their results."""
 
     async def sleep(self, seconds: float) -> None:

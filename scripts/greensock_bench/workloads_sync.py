@@ -7,7 +7,7 @@ adapter, doing each socket operation the way that library is meant to be used.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from time import perf_counter
 from typing import Any, Protocol, TypeVar
@@ -90,7 +90,9 @@ class SyncAdapter(Protocol):
         """Bind a UDP socket on 127.0.0.1, ephemeral port; ``roundtrip`` goes to ``peer_port``."""
 
 
-def main(adapter: SyncAdapter, role: str, params: Params, control: Control) -> dict[str, float] | None:
+def main(
+    adapter: SyncAdapter, role: str, params: Params, control: Control
+) -> dict[str, float] | None:
     """Run the server (until killed) or the client (returning its raw result) of ``params``."""
     if role == "server":
         _serve(adapter, params, control)
@@ -165,7 +167,7 @@ def _repeat(op: Callable[[], object], deadline: float, limit: int = MAX_ROUND_TR
     return limit
 
 
-def _run_all(functions: list[Callable[[], T]]) -> list[T]:
+def _run_all(functions: Sequence[Callable[[], T]]) -> list[T]:
     """Run every function in its own greenlet; return their results (re-raise the first error)."""
     greenlets = [gevent.spawn(f) for f in functions]
     gevent.joinall(greenlets, raise_error=True)

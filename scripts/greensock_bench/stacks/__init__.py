@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 BASELINE = "gevent"
@@ -46,11 +47,20 @@ def load(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{STACKS[name].module}")
 
 
-def unavailable(name: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> str | None:
-    """Why stack ``name`` cannot run here ("not installed", "import failed: ..."), or None.
+@dataclass(frozen=True)
+class Probe:
+    """Whether a stack can run here: ``reason`` when not at all, ``missing`` per workload kind."""
+
+    reason: str | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def probe(name: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> Probe:
+    """Can stack ``name`` run here? ("not installed", "import failed: ...", or which kinds not).
 
     The import is tried in a subprocess with the children's environment, so a library
-    that is broken on import cannot disturb the parent.
+    that is broken on import cannot disturb the parent. A stack module may define
+    ``missing() -> {kind: reason}`` for workload kinds its library cannot run yet.
     """
     stack = STACKS[name]
     for package in stack.requires:
@@ -59,8 +69,9 @@ def unavailable(name: str, env: dict[str, str] | None = None, timeout: float = 6
         except (ImportError, ValueError):
             found = False
         if not found and not _on_child_path(package, env):
-            return "not installed"
-    code = f"import {__name__}.{stack.module}"
+            return Probe("not installed")
+    module = f"{__name__}.{stack.module}"
+    code = f"import json, {module} as m; print(json.dumps(getattr(m, 'missing', dict)()))"
     try:
         done = subprocess.run(
             [sys.executable, "-c", code],
@@ -71,11 +82,17 @@ def unavailable(name: str, env: dict[str, str] | None = None, timeout: float = 6
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return f"import failed: timed out after {timeout:.0f}s"
+        return Probe(f"import failed: timed out after {timeout:.0f}s")
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        return "import failed: " + (lines[-1].strip() if lines else f"exit {done.returncode}")
-    return None
+        return Probe(
+            "import failed: " + (lines[-1].strip() if lines else f"exit {done.returncode}")
+        )
+    try:
+        missing = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        missing = {}
+    return Probe(None, {str(k): str(v) for k, v in dict(missing).items()})
 
 
 def _on_child_path(package: str, env: dict[str, str] | None) -> bool:

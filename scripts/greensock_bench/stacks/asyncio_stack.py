@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .. import workloads_async
 from ..child import Control
@@ -50,8 +50,7 @@ class _EchoProtocol(asyncio.DatagramProtocol):
     transport: asyncio.DatagramTransport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.transport.sendto(data, addr)
@@ -67,8 +66,7 @@ class _UdpClient(asyncio.DatagramProtocol):
         self._waiter: asyncio.Future[bytes] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         waiter = self._waiter
@@ -85,7 +83,7 @@ class _UdpClient(asyncio.DatagramProtocol):
 class AioAdapter:
     """The asyncio stack, for ``workloads_async``."""
 
-    disconnect_errors = (OSError, EOFError)
+    disconnect_errors: tuple[type[BaseException], ...] = (OSError, EOFError)
 
     def __init__(self) -> None:
         self._servers: list[asyncio.AbstractServer] = []
@@ -117,12 +115,13 @@ class AioAdapter:
     async def udp_client(self, port: int) -> _UdpClient:
         """A datagram endpoint on 127.0.0.1."""
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_datagram_endpoint(
+        transport, protocol = await loop.create_datagram_endpoint(
             partial(_UdpClient, port), local_addr=(HOST, 0)
         )
+        protocol.transport = transport  # connection_made runs only at the next loop turn
         return protocol
 
-    async def run_all(self, functions: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    async def run_all(self, functions: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         """``asyncio.gather``."""
         return list(await asyncio.gather(*(f() for f in functions)))
 
@@ -135,7 +134,9 @@ def _run(coro: Coroutine[Any, Any, T], variant: str) -> T:
     if variant == "uvloop":
         import uvloop
 
-        return uvloop.run(coro)
+        if hasattr(uvloop, "run"):  # uvloop >= 0.18
+            return uvloop.run(coro)
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return asyncio.run(coro)
 
 

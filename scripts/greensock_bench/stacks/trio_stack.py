@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -64,7 +64,12 @@ class TrioUdpClient:
 class TrioAdapter:
     """The trio stack, for ``workloads_async``; background tasks run in ``nursery``."""
 
-    disconnect_errors = (OSError, EOFError, trio.BrokenResourceError, trio.ClosedResourceError)
+    disconnect_errors: tuple[type[BaseException], ...] = (
+        OSError,
+        EOFError,
+        trio.BrokenResourceError,
+        trio.ClosedResourceError,
+    )
 
     def __init__(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -106,7 +111,7 @@ class TrioAdapter:
         await sock.bind((HOST, 0))
         return TrioUdpClient(sock, port)
 
-    async def run_all(self, functions: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    async def run_all(self, functions: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         """A nursery with one task per function."""
         results: dict[int, T] = {}
 

@@ -1,0 +1,230 @@
+"""The benchmark's command line: plan the runs, interleave them, report.
+
+Runs are interleaved: each repetition runs every selected workload on every stack in turn
+(A B C A B C ...), so slow drifts of a shared machine hit all stacks alike; the report gives
+medians, min-max and ratios of medians to raw gevent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import report, stacks, stats, sysinfo
+from .orchestrate import RunError, child_env, run_once
+from .protocol import MAX_CONNECTIONS, WORKLOADS, metric_values
+
+QUICK_DURATION = 0.3
+QUICK_CONNECTIONS = {"W3": 50, "W6": 200}
+DEFAULT_DURATION = 3.0
+DEFAULT_REPEAT = 3
+
+
+def _names(text: str, known: dict[str, Any], what: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}"
+        )
+    return names
+
+
+def _connections(text: str) -> dict[str, int]:
+    """``N`` (W3 and W6) or ``W3=N,W6=M``."""
+    try:
+        if "=" not in text:
+            return {"W3": int(text), "W6": int(text)}
+        pairs = (item.split("=", 1) for item in text.split(",") if item.strip())
+        counts = {key.strip().upper(): int(value) for key, value in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad --connections {text!r}") from None
+    if set(counts) - {"W3", "W6"}:
+        raise argparse.ArgumentTypeError("--connections applies to W3 and W6 only")
+    if any(not 1 <= n <= MAX_CONNECTIONS for n in counts.values()):
+        raise argparse.ArgumentTypeError(f"connections must be 1..{MAX_CONNECTIONS}")
+    return counts
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line (``--quick`` fills in what was not given)."""
+    parser = argparse.ArgumentParser(
+        prog="bench",
+        description="Socket benchmark: greensock against raw gevent, asyncio, uvloop and trio.",
+    )
+    parser.add_argument("--duration", type=float, help=f"seconds per run ({DEFAULT_DURATION:g})")
+    parser.add_argument("--repeat", type=int, help=f"interleaved repetitions ({DEFAULT_REPEAT})")
+    parser.add_argument(
+        "--workloads",
+        type=lambda t: _names(t.upper(), WORKLOADS, "workload"),
+        default=list(WORKLOADS),
+        help="comma-separated, from "
+        + ", ".join(f"{k} ({w.describe(w.default_connections)})" for k, w in WORKLOADS.items()),
+    )
+    parser.add_argument(
+        "--stacks",
+        type=lambda t: _names(t.lower(), stacks.STACKS, "stack"),
+        default=list(stacks.STACKS),
+        help="comma-separated, from " + ", ".join(stacks.STACKS),
+    )
+    parser.add_argument(
+        "--connections",
+        type=_connections,
+        default={},
+        help="connections for W3 and W6: N for both, or W3=N,W6=M (defaults 1000, 10000)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="output dir")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke mode: {QUICK_DURATION:g} s runs, 1 repetition, few connections",
+    )
+    args = parser.parse_args(argv)
+    if args.duration is None:
+        args.duration = QUICK_DURATION if args.quick else DEFAULT_DURATION
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else DEFAULT_REPEAT
+    if args.quick:
+        args.connections = {**QUICK_CONNECTIONS, **args.connections}
+    if args.duration <= 0 or args.duration > 600 or args.repeat < 1 or args.repeat > 100:
+        parser.error("--duration must be in (0, 600] and --repeat in 1..100")
+    return args
+
+
+def _progress(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _skips(
+    args: argparse.Namespace, env: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str], dict[tuple[str, str], str]]:
+    """What cannot run, with the reason: stacks, workloads, and (workload, stack) pairs."""
+    stack_skips: dict[str, str] = {}
+    pair_skips: dict[tuple[str, str], str] = {}
+    for name in args.stacks:
+        found = stacks.probe(name, env)
+        if found.reason:
+            stack_skips[name] = found.reason
+        for key in args.workloads:
+            if WORKLOADS[key].kind in found.missing:
+                pair_skips[(key, name)] = found.missing[WORKLOADS[key].kind]
+    workload_skips = {}
+    hard = sysinfo.nofile_hard_limit()
+    for key in args.workloads:
+        needed = sysinfo.fds_needed(WORKLOADS[key].connections(args.connections.get(key)))
+        if hard < needed:
+            workload_skips[key] = f"RLIMIT_NOFILE hard limit {hard} < {needed} needed"
+    return stack_skips, workload_skips, pair_skips
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; write bench.json, bench.md and bench.png into ``--out``.
+
+    Returns 0 when every run succeeded, 1 when some failed (they are in the report).
+    """
+    args = parse_args(argv)
+    env = child_env()
+    stack_skips, workload_skips, pair_skips = _skips(args, env)
+    skipped = {**stack_skips, **workload_skips}
+    skipped.update({f"{key} on {stack}": reason for (key, stack), reason in pair_skips.items()})
+    for name, reason in skipped.items():
+        _progress(f"{name}: skipped ({reason})")
+    run_stacks = [s for s in args.stacks if s not in stack_skips]
+    run_workloads = [w for w in args.workloads if w not in workload_skips]
+    plan = [
+        (rep, workload, stack)
+        for rep in range(args.repeat)
+        for workload in run_workloads
+        for stack in run_stacks
+        if (workload, stack) not in pair_skips
+    ]
+    _progress(
+        f"{len(plan)} runs of {args.duration:g} s: workloads {','.join(run_workloads) or '-'}, "
+        f"stacks {','.join(run_stacks) or '-'}, {args.repeat} repetition(s)"
+    )
+    samples: list[dict[str, Any]] = []
+    try:
+        for index, (rep, key, stack) in enumerate(plan, 1):
+            sample = _run(args, rep, key, stack, env)
+            samples.append(sample)
+            _progress(f"[{index:>{len(str(len(plan)))}}/{len(plan)}] {sample.pop('shown')}")
+    except KeyboardInterrupt:
+        _progress(f"interrupted after {len(samples)} of {len(plan)} runs; reporting those")
+        _finish(args, samples, run_stacks, skipped)
+        return 130
+    return _finish(args, samples, run_stacks, skipped)
+
+
+def _run(
+    args: argparse.Namespace, rep: int, key: str, stack: str, env: dict[str, str]
+) -> dict[str, Any]:
+    """One run as a sample (``ok`` False with the error when it failed), plus a ``shown`` line."""
+    workload = WORKLOADS[key]
+    connections = workload.connections(args.connections.get(key))
+    began = time.monotonic()
+    sample: dict[str, Any] = {
+        "workload": key,
+        "stack": stack,
+        "rep": rep,
+        "connections": connections,
+    }
+    try:
+        raw = run_once(stack, key, args.duration, connections, env)
+        sample.update(ok=True, error=None, **raw)
+        sample["metrics"] = metric_values(workload, raw["result"], raw["rss"], connections)
+        shown = ", ".join(
+            f"{report.number(sample['metrics'][m.key])} {m.unit}" for m in workload.metrics
+        )
+    except RunError as error:
+        sample.update(ok=False, error=str(error), metrics={})
+        shown = "FAILED: " + _last_line(str(error))
+    sample["wall_seconds"] = round(time.monotonic() - began, 3)
+    sample["shown"] = (
+        f"{key} {stack:<9} rep {rep + 1}/{args.repeat}: {shown} ({sample['wall_seconds']:.1f} s)"
+    )
+    return sample
+
+
+def _last_line(text: str) -> str:
+    """The first line of an error and, when it has more, its last one (the exception)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if len(lines) > 1:
+        return f"{lines[0]} ... {lines[-1]}"
+    return lines[0] if lines else "(no message)"
+
+
+def _finish(
+    args: argparse.Namespace, samples: list[dict[str, Any]], run_stacks: list[str],
+    skipped: dict[str, str],
+) -> int:  # fmt: skip
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "duration": args.duration,
+        "repeat": args.repeat,
+        "workloads": args.workloads,
+        "stacks": args.stacks,
+        "connections": {k: WORKLOADS[k].connections(args.connections.get(k)) for k in ("W3", "W6")},
+        "baseline": stacks.BASELINE,
+        "machine": sysinfo.machine(),
+    }
+    rows = stats.summarize(samples, run_stacks, stacks.BASELINE)
+    table = report.markdown(rows, skipped, meta)
+    args.out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "meta": meta,
+        "skipped": skipped,
+        "summary": [row.as_dict() for row in rows],
+        "samples": samples,
+    }
+    report.write_json(args.out / "bench.json", document)
+    (args.out / "bench.md").write_text(table, encoding="utf-8")
+    drawn = report.write_png(args.out / "bench.png", rows, stacks.BASELINE)
+    sys.stdout.write(table)
+    outputs = "bench.json, bench.md" + (", bench.png" if drawn else " (no matplotlib: no PNG)")
+    _progress(f"wrote {outputs} in {args.out}")
+    return 0 if all(s["ok"] for s in samples) else 1

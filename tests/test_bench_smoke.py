@@ -1,0 +1,121 @@
+"""The benchmark harness runs end to end (``--quick``) and reports what it promises.
+
+Speed is never asserted: only that every run produced positive numbers in the documented
+shape. The harness lives in ``scripts/`` (``scripts/bench.py``, package ``greensock_bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+BENCH = SCRIPTS / "bench.py"
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6"]
+REQUIRED_STACKS = ["gevent", "asyncio"]
+OPTIONAL_STACKS = ["greensock"]  # may be skipped while the core is being written
+
+sys.path.insert(0, str(SCRIPTS))
+
+from greensock_bench import stacks, stats  # noqa: E402
+from greensock_bench.protocol import WORKLOADS as TABLE  # noqa: E402
+from greensock_bench.runner import parse_args  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, str]:
+    """One ``--quick`` run of every workload; its JSON document, output dir and stderr."""
+    out = tmp_path_factory.mktemp("bench")
+    argv = [
+        sys.executable, str(BENCH), "--quick",
+        "--workloads", ",".join(WORKLOADS),
+        "--stacks", ",".join(REQUIRED_STACKS + OPTIONAL_STACKS),
+        "--out", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=110, check=False)
+    assert done.returncode == 0, f"bench failed:\n{done.stdout}\n{done.stderr}"
+    document = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    return document, out, done.stderr
+
+
+@pytest.mark.timeout(120)
+def test_quick_bench_reports_positive_numbers_for_every_workload_and_stack(
+    quick_run: tuple[dict[str, Any], Path, str],
+) -> None:
+    document, _, _ = quick_run
+    assert set(document) >= {"meta", "skipped", "summary", "samples"}
+    stacks_run = REQUIRED_STACKS + [s for s in OPTIONAL_STACKS if s not in document["skipped"]]
+    for stack in REQUIRED_STACKS:
+        assert stack not in document["skipped"]
+    for workload in WORKLOADS:
+        for stack in stacks_run:
+            runs = [
+                s for s in document["samples"] if s["workload"] == workload and s["stack"] == stack
+            ]
+            if f"{workload} on {stack}" in document["skipped"]:
+                assert not runs
+                continue
+            assert len(runs) == 1, (workload, stack)
+            sample = runs[0]
+            assert sample["ok"], sample["error"]
+            assert set(sample["metrics"]) == {m.key for m in TABLE[workload].metrics}
+            assert all(value > 0 for value in sample["metrics"].values()), sample
+            assert sample["result"]["seconds"] > 0
+            if TABLE[workload].kind == "many":
+                assert set(sample["rss"]) == {"base", "idle", "active"}
+
+
+@pytest.mark.timeout(120)
+def test_quick_bench_summary_has_medians_and_ratios_to_raw_gevent(
+    quick_run: tuple[dict[str, Any], Path, str],
+) -> None:
+    document, out, progress = quick_run
+    rows = document["summary"]
+    assert rows
+    for row in rows:
+        assert row["median"] > 0 and row["low"] <= row["median"] <= row["high"]
+        assert row["ratio"] > 0
+        if row["stack"] == "gevent":
+            assert row["ratio"] == pytest.approx(1.0)
+    table = (out / "bench.md").read_text(encoding="utf-8")
+    assert "| workload | stack | median | min-max | unit | ratio to gevent |" in table
+    progress_lines = [line for line in progress.splitlines() if re.match(r"\[\s*\d+/\d+\] ", line)]
+    assert len(progress_lines) == len(document["samples"])
+    for what, reason in document["skipped"].items():  # "greensock" or "W5 on greensock"
+        assert what.split()[-1] in OPTIONAL_STACKS and reason
+
+
+@pytest.mark.timeout(30)
+def test_missing_stack_library_is_a_skip_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = stacks.Stack("nothere", "gevent_raw", ("no_such_package_xyz",), "absent")
+    monkeypatch.setitem(stacks.STACKS, "nothere", fake)
+    assert stacks.probe("nothere").reason == "not installed"
+
+
+def test_connections_option_and_quick_defaults() -> None:
+    args = parse_args(["--quick", "--connections", "W6=300"])
+    assert args.connections == {"W3": 50, "W6": 300}
+    assert args.repeat == 1 and args.duration < 1
+    assert parse_args(["--connections", "70"]).connections == {"W3": 70, "W6": 70}
+    with pytest.raises(SystemExit):
+        parse_args(["--workloads", "W9"])
+
+
+def test_ratio_is_median_over_baseline_median() -> None:
+    samples = [
+        {"workload": "W2", "stack": stack, "connections": 1, "ok": True,
+         "metrics": {"round_trips": value}}
+        for stack, value in [("gevent", 100.0), ("gevent", 300.0), ("gevent", 200.0),
+                             ("trio", 50.0), ("trio", 150.0), ("trio", 100.0)]
+    ]  # fmt: skip
+    rows = {r.stack: r for r in stats.summarize(samples, ["gevent", "trio"], "gevent")}
+    assert rows["gevent"].median == 200.0 and rows["gevent"].ratio == 1.0
+    assert (rows["trio"].low, rows["trio"].median, rows["trio"].high) == (50.0, 100.0, 150.0)
+    assert rows["trio"].ratio == 0.5
