@@ -52,7 +52,7 @@ class _Configurable:
 
     def _optionsFor(self, kind: type[_O], configure: Configure) -> _O:
         """A copy of this builder's options of *kind*, with *configure* applied."""
-        options = self.options.convertedTo(kind)
+        options: _O = self.options.convertedTo(kind)
         if self._noDelay and isinstance(options, TCPClientSocketOptions):
             options.noDelay = True
         return configure_options(options, configure)
@@ -115,7 +115,8 @@ class UDPSocketBuilder(_Configurable):
         from .udp import udp_bind
 
         self.selector._checkUsable()
-        return udp_bind(self.selector, hostOrAddress, port, self._optionsFor(UDPSocketOptions, configure))
+        options = self._optionsFor(UDPSocketOptions, configure)
+        return udp_bind(self.selector, hostOrAddress, port, options)
 
     def connect(
         self, remoteAddress: Any, localAddress: Any = None, *, configure: Configure = None
@@ -128,7 +129,7 @@ class UDPSocketBuilder(_Configurable):
         return udp_connect(self.selector, remoteAddress, localAddress, options)
 
 
-def aSocket(selector: SelectorManager | None = None) -> SocketBuilder:  # noqa: N802 - ktor's name
+def aSocket(selector: SelectorManager | None = None) -> SocketBuilder:
     """Start building a socket; without *selector*, the calling thread's default is used."""
     if selector is not None and not isinstance(selector, SelectorManager):
         raise TypeError(f"selector must be a SelectorManager, got {type(selector).__name__}")

@@ -8,7 +8,6 @@ exception is raised with an ``exceptions`` attribute listing every attempt's err
 
 from __future__ import annotations
 
-import socket as stdsocket
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +46,8 @@ def connect_first(
     (with ``exceptions``) when all fail.
     """
     ordered = interleave_families(infos)
+    if not ordered:
+        raise ValueError("no address to connect to")
     errors: list[BaseException | None] = [None] * len(ordered)
     winner: list[tuple[Any, Any]] = []
     settled = Event()  # a winner, or every attempt failed
@@ -58,7 +59,7 @@ def connect_first(
         try:
             prepare(sock)
             sock.connect(sockaddr)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every attempt's error is kept and reported
             sock.close()
             errors[index] = exc
             if all(error is not None for error in errors):
@@ -85,6 +86,11 @@ def connect_first(
             if index + 1 < len(ordered):
                 progress.wait(STAGGER)
         settled.wait()
+    except BaseException:
+        # Interrupted (a timeout, the selector closing...) maybe just after a winner connected.
+        for sock, _ in winner:
+            sock.close()
+        raise
     finally:
         for pending in attempts:
             pending.kill(block=False)

@@ -129,9 +129,10 @@ class IJob(Interface):
         """Stop the job; idempotent, and no effect on a job that is already completed.
 
         Returns without waiting for the job to wind down (use ``join`` for that). A pump stops
-        pumping and fails its channel with ``cause``; completion handlers receive ``cause``,
-        or a ``ClosedChannelException`` when none was given (not ``GreenletExit``: a channel
-        failed with it would silently end the greenlet that reads it). Cancelling a
+        pumping and fails its channel with ``cause`` (a ``ClosedChannelException`` when none
+        was given: a channel failed with ``GreenletExit`` would silently end the greenlet that
+        reads it); completion handlers receive ``cause``, or a ``gevent.GreenletExit`` (the
+        cancellation itself, like ktor's ``CancellationException``) when none was given. Cancelling a
         ``socketContext`` closes its socket.
         """
 

@@ -26,6 +26,10 @@ class Job:
 
     Runs no code of its own: whoever owns it calls :meth:`_complete`. ``socketContext`` is
     one; *onCancel* is what :meth:`cancel` asks the owner to do (close the socket).
+
+    As in ktor, a job that completes with a cause (it failed, or was cancelled) counts as
+    cancelled. A job cancelled without a cause completes with a ``gevent.GreenletExit``, the
+    greenlet world's CancellationException.
     """
 
     def __init__(self, onCancel: Callable[[BaseException | None], Any] | None = None) -> None:
@@ -33,6 +37,8 @@ class Job:
         self._completed = False
         self._cancelled = False
         self._cause: BaseException | None = None
+        #: What cancel() was given (a GreenletExit when nothing): the completion cause.
+        self._cancelCause: BaseException | None = None
         self._handlers: list[CompletionHandler] = []
         # Created on the first join only: most jobs are never joined.
         self._event: Event | None = None
@@ -53,14 +59,20 @@ class Job:
 
     @property
     def isCancelled(self) -> bool:
-        """True when the job completed because :meth:`cancel` was called."""
+        """True once :meth:`cancel` was called, or the job completed with an error (ktor)."""
         return self._cancelled
 
     def _complete(self, cause: BaseException | None = None) -> bool:
-        """Complete the job and run its handlers; False if it was already complete."""
+        """Complete the job and run its handlers; False if it was already complete.
+
+        A cancelled job completes with its cancellation cause, whatever *cause* says.
+        """
         if self._completed:
             return False
+        if self._cancelCause is not None:
+            cause = self._cancelCause
         self._completed = True
+        self._cancelled = cause is not None
         self._cause = cause
         if self._event is not None:
             self._event.set()
@@ -85,14 +97,19 @@ class Job:
         return bool(self._event.wait(timeout))
 
     def cancel(self, cause: BaseException | None = None) -> None:
-        """Cancel the job: its owner stops the work and the job completes as cancelled."""
-        if self._completed:
+        """Cancel the job: its owner stops the work and the job completes as cancelled.
+
+        Handlers get *cause*, or a ``gevent.GreenletExit`` without one. Idempotent; no effect
+        on a completed job. Returns without waiting for the owner to wind down.
+        """
+        if self._completed or self._cancelled:
             return
         self._cancelled = True
+        self._cancelCause = cause if cause is not None else gevent.GreenletExit()
         if self._onCancel is not None:
             self._onCancel(cause)
         else:
-            self._complete(cause)
+            self._complete()
 
     def invokeOnCompletion(self, handler: CompletionHandler) -> None:
         """Call ``handler(cause)`` on completion (cause None when normal); at once if done."""
@@ -119,23 +136,29 @@ class PumpJob(Job):
         try:
             work()
         except gevent.GreenletExit:
-            pass
-        except Exception as exc:
+            pass  # killed by cancel(): completes with the cancellation cause
+        except Exception as exc:  # noqa: BLE001 - the job's cause, seen by its handlers
+            # The channel's other user must not wait for a pump that is gone. After cancel()
+            # the work may fail first with the channel's failure: the job still completes
+            # with the cancellation cause (_complete sees to it).
+            self._failChannel(exc)
             self._complete(exc)
             return
-        self._complete(self._cause)
+        self._complete()
 
     def _failChannel(self, cause: BaseException) -> None:
         """Fail :attr:`channel` so that its other user sees *cause*."""
         self.channel.cancel(cause)
 
     def _stop(self, cause: BaseException | None) -> None:
-        cause = cause if cause is not None else ClosedChannelException("the job was cancelled")
-        self._cause = cause
-        self._failChannel(cause)
+        # The channel's other user gets a ClosedChannelException, never a GreenletExit: raised
+        # in their greenlet, that would end it silently.
+        self._failChannel(
+            cause if cause is not None else ClosedChannelException("the job was cancelled")
+        )
         self.greenlet.kill(block=False)
         if self.greenlet.dead:
-            self._complete(cause)
+            self._complete()
 
 
 @implementer(IWriterJob)

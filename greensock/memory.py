@@ -80,6 +80,10 @@ class ByteChannel(ByteReadOperations, ByteWriteOperations):
         self.totalBytesWritten += count
         self._readerSpot.unpark()
 
+    def _handOnWithoutBlocking(self) -> None:
+        if self._pending:
+            self._handOn()
+
     def _waitForRoom(self) -> None:
         if self._pending:
             self._handOn()
@@ -131,7 +135,7 @@ class ContentReadChannel(ByteReadOperations):
         self._buf.clear()
 
 
-def ByteReadChannel(content: Any = b"") -> ContentReadChannel:  # noqa: N802 - ktor's name
+def ByteReadChannel(content: Any = b"") -> ContentReadChannel:  # ktor's name
     """A channel that yields *content* (a ``str`` is encoded as UTF-8), then end of stream."""
     if isinstance(content, str):
         data = content.encode("utf-8")

@@ -22,7 +22,7 @@ class ParkingSpot:
     state changes before :meth:`unpark` is called.
     """
 
-    __slots__ = ("_what", "_waiter")
+    __slots__ = ("_waiter", "_what")
 
     def __init__(self, what: str) -> None:
         self._what = what

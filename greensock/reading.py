@@ -187,7 +187,7 @@ class ByteReadOperations(ABC):
 
     # -- operations ----------------------------------------------------------------------
 
-    def awaitContent(self, min: int = 1) -> bool:  # noqa: A002 - ktor's name
+    def awaitContent(self, min: int = 1) -> bool:  # ktor's name shadows min()
         """Block until *min* bytes can be read; False when the stream ends first."""
         return self._require(check_size(min, "min"))
 
@@ -286,12 +286,10 @@ class ByteReadOperations(ABC):
             if not self._more(need):
                 return (end, 0) if end else None
 
-    def readUTF8Line(self, limit: int | None = None) -> str | None:
-        """Read one line (without its terminator); None at end of stream before any byte.
+    def _peekLine(self, limit: int | None) -> tuple[str, int] | None:
+        """Block until a whole line is buffered: (the line decoded, bytes it spans).
 
-        ``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line. A line longer than *limit* UTF-8
-        bytes raises TooLongLineException and consumes nothing. Malformed UTF-8 decodes to
-        U+FFFD.
+        Consumes nothing; None at end of stream before any byte.
         """
         if limit is not None:
             check_size(limit, "limit")
@@ -299,16 +297,33 @@ class ByteReadOperations(ABC):
         if bounds is None:
             return None
         length, terminator = bounds
-        line = self._buf[:length].decode("utf-8", "replace")
-        self._consume(length + terminator)
+        return self._buf[:length].decode("utf-8", "replace"), length + terminator
+
+    def readUTF8Line(self, limit: int | None = None) -> str | None:
+        """Read one line (without its terminator); None at end of stream before any byte.
+
+        ``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line. A line longer than *limit* UTF-8
+        bytes raises TooLongLineException and consumes nothing. Malformed UTF-8 decodes to
+        U+FFFD.
+        """
+        found = self._peekLine(limit)
+        if found is None:
+            return None
+        line, span = found
+        self._consume(span)
         return line
 
     def readUTF8LineTo(self, out: TextSink, limit: int | None = None) -> bool:
-        """Read one line and ``out.write`` it; False at end of stream before any byte."""
-        line = self.readUTF8Line(limit)
-        if line is None:
+        """Read one line and ``out.write`` it; False at end of stream before any byte.
+
+        The line is consumed only once ``out.write`` returned: if it raises, the line stays.
+        """
+        found = self._peekLine(limit)
+        if found is None:
             return False
+        line, span = found
         out.write(line)
+        self._consume(span)
         return True
 
     def readUntilDelimiter(self, delimiter: bytes, dst: Any) -> int:
@@ -319,6 +334,8 @@ class ByteReadOperations(ABC):
         delimiter = _check_delimiter(delimiter)
         view = byte_view(dst, 0, None, writable=True)
         room = len(view)
+        if not room:
+            return 0
         scanned = 0
         while True:
             buf = self._buf
@@ -327,14 +344,16 @@ class ByteReadOperations(ABC):
             if found >= 0:
                 count = found
                 break
-            if end >= room:
+            # dst is full once no delimiter can start within it: a delimiter starting at
+            # room - 1 is decided only by the byte at room + len(delimiter) - 2.
+            if end >= room + len(delimiter) - 1:
                 count = room
                 break
             scanned = max(0, end - len(delimiter) + 1)
-            if not self._more(room + len(delimiter)):
+            if not self._more(room + len(delimiter) - 1):
                 if not end:
                     return -1
-                count = end
+                count = min(end, room)
                 break
         return self._copyOut(view, count)
 
@@ -380,7 +399,7 @@ class ByteReadOperations(ABC):
             return None
         return bytes(self._buf[:count])
 
-    def discard(self, max: int | None = None) -> int:  # noqa: A002 - ktor's name
+    def discard(self, max: int | None = None) -> int:  # ktor's name shadows max()
         """Skip up to *max* bytes (all, to end of stream, when None); return how many.
 
         Bytes are dropped as they arrive, so that skipping a long stream holds no memory;
@@ -400,7 +419,9 @@ class ByteReadOperations(ABC):
         """Skip exactly *n* bytes; ClosedReceiveChannelException if the stream ends first."""
         dropped = self.discard(check_size(n, "n"))
         if dropped < n:
-            raise ClosedReceiveChannelException(f"end of stream after skipping {dropped} of {n} bytes")
+            raise ClosedReceiveChannelException(
+                f"end of stream after skipping {dropped} of {n} bytes"
+            )
 
     def copyTo(self, dst: ByteWriteTarget, limit: int | None = None) -> int:
         """Move bytes into the write channel *dst* until end of stream or *limit*; return how many.
@@ -447,18 +468,34 @@ class ByteReadOperations(ABC):
         """
         if self._cause is not None:
             return False
-        self._abort(cause if cause is not None else ClosedReadChannelException("channel was cancelled"))
+        self._abort(
+            cause if cause is not None else ClosedReadChannelException("channel was cancelled")
+        )
         return True
 
     def lines(self, limit: int | None = None) -> Iterator[str]:
-        """Yield :meth:`readUTF8Line` results until end of stream."""
+        """Yield :meth:`readUTF8Line` results until end of stream.
+
+        A bad *limit* raises at this call, not at the first iteration.
+        """
+        if limit is not None:
+            check_size(limit, "limit")
+        return self._lines(limit)
+
+    def _lines(self, limit: int | None) -> Iterator[str]:
         while (line := self.readUTF8Line(limit)) is not None:
             yield line
 
     def chunks(self, size: int = 65536) -> Iterator[bytes]:
-        """Yield the bytes as they arrive, at most *size* at a time, until end of stream."""
+        """Yield the bytes as they arrive, at most *size* at a time, until end of stream.
+
+        A bad *size* raises at this call, not at the first iteration.
+        """
         if check_size(size, "size") == 0:
             raise ValueError("size must be > 0")
+        return self._chunks(size)
+
+    def _chunks(self, size: int) -> Iterator[bytes]:
         while self._buf or self._more(1):
             yield self._take(min(size, len(self._buf)))
 
@@ -466,7 +503,7 @@ class ByteReadOperations(ABC):
 def _check_delimiter(delimiter: Any) -> bytes:
     if not isinstance(delimiter, (bytes, bytearray, memoryview)):
         raise TypeError(f"delimiter must be bytes, got {type(delimiter).__name__}")
-    delimiter = bytes(delimiter)
-    if not delimiter:
+    data = bytes(delimiter)
+    if not data:
         raise ValueError("delimiter must not be empty")
-    return delimiter
+    return data

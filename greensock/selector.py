@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import weakref
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -30,8 +32,12 @@ class SelectorManager:
     """
 
     def __init__(self) -> None:
-        self._hub = gevent.get_hub()
+        # Weakly: the default selectors are values of a WeakKeyDictionary keyed by hub, and a
+        # strong reference would keep every finished thread's hub (and selector) alive.
+        self._hub = weakref.ref(gevent.get_hub())
         self._sockets: dict[int, Any] = {}
+        #: Greenlets inside :meth:`_building` (resolving, connecting): close() interrupts them.
+        self._builders: set[Any] = set()
         self._closed = False
         self._scratch = memoryview(bytearray(SCRATCH_SIZE))
 
@@ -44,25 +50,59 @@ class SelectorManager:
         """True once :meth:`close` was called."""
         return self._closed
 
-    def _checkUsable(self) -> None:
-        """Raise unless this manager may build sockets from the calling thread."""
-        if gevent.get_hub() is not self._hub:
+    def _checkThread(self) -> None:
+        """Raise RuntimeError unless called from the OS thread whose hub this manager uses."""
+        if gevent.get_hub() is not self._hub():
             raise RuntimeError(
                 "this SelectorManager belongs to the gevent hub of another OS thread; "
                 "create a SelectorManager (or use aSocket()) in the thread that uses the sockets"
             )
+
+    def _checkUsable(self) -> None:
+        """Raise unless this manager may build sockets from the calling thread."""
+        self._checkThread()
         if self._closed:
             raise ClosedChannelException("the SelectorManager is closed")
 
+    @contextlib.contextmanager
+    def _building(self) -> Iterator[None]:
+        """Run the blocking part of making a socket (resolution, connect) interruptibly.
+
+        A :meth:`close` meanwhile throws ClosedChannelException into the building greenlet,
+        as it wakes greenlets blocked on sockets already made.
+        """
+        self._checkUsable()
+        caller = gevent.getcurrent()
+        self._builders.add(caller)
+        try:
+            yield
+        finally:
+            self._builders.discard(caller)
+
+    def _interrupt(self, caller: Any) -> None:
+        if caller in self._builders:
+            self._builders.discard(caller)
+            caller.throw(ClosedChannelException("the SelectorManager was closed"))
+
     def _register(self, sock: Any) -> None:
+        """Own *sock*; ClosedChannelException if this manager was closed meanwhile."""
+        if self._closed:
+            raise ClosedChannelException("the SelectorManager is closed")
         self._sockets[id(sock)] = sock
 
     def _unregister(self, sock: Any) -> None:
         self._sockets.pop(id(sock), None)
 
     def close(self) -> None:
-        """Close every socket built through this manager; later connect/bind raise."""
+        """Close every socket built through this manager; later connect/bind raise.
+
+        Greenlets connecting through it wake with ClosedChannelException too. Raises
+        RuntimeError from another OS thread. Closing twice is harmless.
+        """
+        self._checkThread()
         self._closed = True
+        for caller in list(self._builders):
+            gevent.get_hub().loop.run_callback(self._interrupt, caller)
         for sock in list(self._sockets.values()):
             sock.close()
 

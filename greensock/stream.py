@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket as stdsocket
+import struct
 from types import TracebackType
 from typing import Any
 
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: Unflushed bytes a socket write channel holds before it flushes by itself (SPEC section 6).
 WRITE_CAPACITY = 65536
+
+#: ``struct linger``: on/off, seconds.
+_LINGER = struct.Struct("ii")
 
 
 @implementer(IByteReadChannel)
@@ -113,7 +117,7 @@ class SocketWriteChannel(ByteWriteOperations):
         self._handOn()
 
     def _takePending(self) -> bytes:
-        """Remove and return the unflushed bytes (rebinding: a blocked flush may still view them)."""
+        """Remove and return the unflushed bytes (rebinding: a blocked flush may view them)."""
         data = bytes(self._pending)
         self._pending = bytearray()
         return data
@@ -163,6 +167,9 @@ class StreamSocket:
         self._fdClosed = False
         self._closeAfterDrain = False
         self._drainer: gevent.Greenlet | None = None
+        #: The attachForWriting pump: closing the socket stops it (its channel's writer must
+        #: not be left blocked on a channel nobody reads any more).
+        self._writePump: ReaderJob | None = None
         self.socketContext = Job(onCancel=lambda cause: self.close())
         selector._register(self)
 
@@ -192,7 +199,8 @@ class StreamSocket:
         if closed_by_another_greenlet(exc):
             cause: BaseException | None = channel._cause
             if cause is not None:
-                return cause
+                # Shared with the greenlet that failed first: do not extend its traceback.
+                return cause.with_traceback(None)
             if isinstance(channel, SocketReadChannel):
                 return ClosedReadChannelException("the socket was closed")
             return ClosedWriteChannelException("the socket was closed")
@@ -224,6 +232,8 @@ class StreamSocket:
         if self._writer is not None:
             self._writer._pending = bytearray()
         self._closing = True
+        if self._writePump is not None:
+            self._writePump.cancel(failure)
         self._release(failure)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -253,10 +263,47 @@ class StreamSocket:
         if self._writer is not None:
             if not self._writer._writeClosed:
                 self._writer._writeClosed = True
-            pending = self._writer._takePending()
+            pending = self._writer._takePending() + self._stopWritePump()
         # A drain greenlet from an earlier half-close is the one waiting to write: let it finish.
         self._wakeBlocked(reading=True, writing=self._drainer is None)
+        if self._resetsOnClose():
+            # The user asked for an abortive close: no last bytes, no FIN, the kernel sends RST.
+            self._release(None)
+            return
         self._finishOutput(pending, closeSocket=True)
+
+    def _stopWritePump(self) -> bytes:
+        """Stop the attachForWriting pump; return what its channel held, still to be sent.
+
+        As in ktor, closing the socket closes the attached channel normally: what was written
+        to it goes out with the socket's last bytes, later writes to it raise
+        ClosedWriteChannelException.
+        """
+        job = self._writePump
+        if job is None or job.isCompleted:
+            return b""
+        channel = job.channel
+        rest = b""
+        try:
+            channel.close()
+            if channel.availableForRead > 0:
+                rest = bytes(channel.readPacket(channel.availableForRead))
+        except Exception as exc:  # noqa: BLE001 - a failed channel has nothing left to send
+            log.debug("%r: could not take the attached channel's bytes: %s", self, exc)
+        job.cancel(ClosedWriteChannelException("the socket was closed"))
+        return rest
+
+    def _resetsOnClose(self) -> bool:
+        """True when SO_LINGER is on with 0 seconds (``lingerSeconds=0``): close() resets.
+
+        Shutting down first would send FIN, and the peer would read a clean end of stream.
+        """
+        try:
+            packed = self._sock.getsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_LINGER, _LINGER.size)
+        except OSError:
+            return False
+        onoff, seconds = _LINGER.unpack(packed)
+        return bool(onoff) and seconds == 0
 
     def dispose(self) -> None:
         """:meth:`close`, swallowing errors."""
@@ -291,6 +338,7 @@ class StreamSocket:
             except OSError as exc:
                 log.debug("%r: could not send the last bytes: %s", self, exc)
                 data = b""
+            self._countSent(sent)
         if sent < len(data):
             self._drainer = gevent.spawn(self._drain, memoryview(data)[sent:])
         else:
@@ -300,12 +348,20 @@ class StreamSocket:
         error: BaseException | None = None
         try:
             with gevent.Timeout(self.lingerTimeout, SocketTimeoutException("linger timeout")):
-                self._sock.sendall(rest)
+                while rest:
+                    count = int(self._sock.send(rest))
+                    self._countSent(count)
+                    rest = rest[count:]
         except (OSError, SocketTimeoutException) as exc:
             log.debug("%r: gave up sending the last bytes: %s", self, exc)
             error = exc
         self._drainer = None
         self._outputDone(error)
+
+    def _countSent(self, count: int) -> None:
+        """Bytes the kernel took from the write channel's last ones count as written."""
+        if self._writer is not None:
+            self._writer.totalBytesWritten += count
 
     def _outputDone(self, error: BaseException | None) -> None:
         if error is None and not self._fdClosed:
@@ -371,7 +427,8 @@ class StreamSocket:
     def attachForWriting(self, channel: Any) -> ReaderJob:
         """Pump bytes written to *channel* out to the socket; half-close at its end."""
         sink = self._writeChannel(autoFlush=False)
-        return ReaderJob(lambda: channel.copyAndClose(sink), channel)
+        self._writePump = ReaderJob(lambda: channel.copyAndClose(sink), channel)
+        return self._writePump
 
     def tls(
         self,

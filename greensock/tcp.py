@@ -79,7 +79,8 @@ class ServerSocket:
             raise ConcurrentIOException("another greenlet is already accepting on this server")
         self._accepting = True
         try:
-            with gevent.Timeout(timeout, SocketTimeoutException(f"no connection within {timeout} s")):
+            expired = SocketTimeoutException(f"no connection within {timeout} s")
+            with gevent.Timeout(timeout, expired):
                 conn, address = self._sock.accept()
         except OSError as exc:
             if self._closed or closed_by_another_greenlet(exc):
@@ -87,8 +88,12 @@ class ServerSocket:
             raise
         finally:
             self._accepting = False
-        apply_accepted(conn)
-        return TcpSocket(self._selector, conn, from_sockaddr(conn.family, address))
+        try:
+            apply_accepted(conn)
+            return TcpSocket(self._selector, conn, from_sockaddr(conn.family, address))
+        except BaseException:
+            conn.close()
+            raise
 
     def __iter__(self) -> Iterator[TcpSocket]:
         """Yield accepted sockets until the server is closed."""
@@ -135,8 +140,16 @@ _AF_UNIX = getattr(stdsocket, "AF_UNIX", None)
 
 
 def _target(hostOrAddress: Any, port: int | None) -> SocketAddress:
-    """Normalise connect/bind arguments into an address (*port* is ignored with an address)."""
+    """Normalise connect/bind arguments into an address.
+
+    TypeError for a host name without a port, or a port with an address object (the
+    address carries its own: a second one would be silently ignored).
+    """
     if isinstance(hostOrAddress, SocketAddress):
+        if port is not None:
+            raise TypeError(
+                f"a port ({port!r}) was given with the address {hostOrAddress}, which has its own"
+            )
         return hostOrAddress
     if isinstance(hostOrAddress, str):
         if port is None:
@@ -156,25 +169,31 @@ def tcp_connect(
 ) -> TcpSocket:
     """Connect a stream socket; ``timeout`` bounds resolution and connection together."""
     target = _target(hostOrAddress, port)
-    with gevent.Timeout(timeout, ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")):
+    expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
+    with selector._building(), gevent.Timeout(timeout, expired):
         if isinstance(target, UnixSocketAddress):
             infos = [(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM, 0, "", to_sockaddr(target))]
         else:
             assert isinstance(target, InetSocketAddress)
             infos = resolve(target.hostname, target.port, stdsocket.SOCK_STREAM)
-        selector._checkUsable()
         sock, _ = connect_first(infos, lambda raw: apply_options(raw, options))
-    sock.settimeout(options.socketTimeout)
-    connected = TcpSocket(selector, sock)
+    try:
+        sock.settimeout(options.socketTimeout)
+        connected = TcpSocket(selector, sock)
+    except BaseException:
+        sock.close()
+        raise
     if isinstance(target, InetSocketAddress):
         connected._hostname = target.hostname
     return connected
 
 
 def tcp_bind(
-    selector: Any, hostOrAddress: Any, port: int, options: AcceptorOptions
+    selector: Any, hostOrAddress: Any, port: int | None, options: AcceptorOptions
 ) -> ServerSocket:
     """Bind and listen; the wildcard address on an ephemeral port by default."""
+    if isinstance(hostOrAddress, SocketAddress) and port == 0:
+        port = None  # bind(address): the default port is no second port
     target = _target("0.0.0.0" if hostOrAddress is None else hostOrAddress, port)
     if isinstance(target, UnixSocketAddress):
         family, sockaddr = stdsocket.AF_UNIX, to_sockaddr(target)
@@ -193,4 +212,5 @@ def tcp_bind(
     except BaseException:
         sock.close()
         raise
-    return ServerSocket(selector, sock, sockaddr if family == _AF_UNIX else None)
+    unixPath = sockaddr if family == _AF_UNIX and isinstance(sockaddr, str) else None
+    return ServerSocket(selector, sock, unixPath)

@@ -28,7 +28,9 @@ def byte_view(obj: Any, offset: int, length: int | None, *, writable: bool) -> m
             f"expected a bytes-like object (bytes, bytearray, memoryview), got {type(obj).__name__}"
         ) from None
     if writable and view.readonly:
-        raise TypeError(f"destination must be writable (bytearray or memoryview), got {type(obj).__name__}")
+        raise TypeError(
+            f"destination must be writable (bytearray or memoryview), got {type(obj).__name__}"
+        )
     if view.ndim != 1 or view.itemsize != 1:
         view = view.cast("B")
     size = len(view)

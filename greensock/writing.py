@@ -9,7 +9,6 @@ keeps every byte that was not taken in ``_pending``, in order, for the next flus
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any
@@ -57,6 +56,13 @@ class ByteWriteOperations(ABC):
     @abstractmethod
     def _waitForRoom(self) -> None:
         """Block until :meth:`_room` may be positive again (called while it is not)."""
+
+    def _handOnWithoutBlocking(self) -> None:
+        """Hand the pending bytes on if that can be done without blocking; else nothing.
+
+        Sinks whose :meth:`_handOn` never blocks (in memory) override this to call it.
+        """
+        return None
 
     @abstractmethod
     def close(self, cause: BaseException | None = None) -> bool:
@@ -123,7 +129,11 @@ class ByteWriteOperations(ABC):
     # -- operations ----------------------------------------------------------------------
 
     def writeAvailable(self, src: Any, offset: int = 0, length: int | None = None) -> int:
-        """Place as many bytes of *src* as fit now (blocking only while none fit); return how many."""
+        """Place as many bytes of *src* as fit now (blocking only while none fit); return how many.
+
+        Without autoFlush it never blocks once it placed a byte. With autoFlush, an
+        interruption during its flush leaves the placed bytes pending for the next flush.
+        """
         view = byte_view(src, offset, length, writable=False)
         self._checkWritable()
         if not view:
@@ -132,6 +142,11 @@ class ByteWriteOperations(ABC):
         self._pending += view[:count]
         if self.autoFlush:
             self.flush()
+        elif self._room() <= 0:
+            # A full channel hands its bytes on (SPEC section 6), but only where that cannot
+            # block: a writeAvailable interrupted after placing bytes would hide its count.
+            # Elsewhere the next write or flush hands them on before anything else.
+            self._handOnWithoutBlocking()
         return count
 
     def writeFully(self, src: Any, offset: int = 0, length: int | None = None) -> None:
@@ -173,9 +188,15 @@ class ByteWriteOperations(ABC):
     def _writeReal(self, code: str, value: Any, byteOrder: str) -> None:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise TypeError(f"expected a float, got {type(value).__name__}")
-        if code == "f" and math.isfinite(value) and abs(value) > 3.4028234663852886e38:
-            raise ValueError(f"{value} is out of range for a 32-bit float")
-        self._writeNumber(code, value, byteOrder)
+        layout = number_format(code, byteOrder)
+        try:
+            # float() first: struct rejects an int too large for a double with struct.error.
+            packed = layout.pack(float(value))
+        except OverflowError:
+            raise ValueError(
+                f"{value!r} is out of range for a {layout.size * 8}-bit float"
+            ) from None
+        self._write(memoryview(packed))
 
     def writeFloat(self, value: float, byteOrder: str = "big") -> None:
         """Write an IEEE 754 single-precision number."""
@@ -198,11 +219,15 @@ class ByteWriteOperations(ABC):
         self._write(memoryview(text.encode("utf-8")))
 
     def flush(self) -> None:
-        """Hand every written byte on; for a socket, return once the kernel took them all."""
+        """Hand every written byte on; for a socket, return once the kernel took them all.
+
+        Raises the channel's failure once it failed (like every write operation); after a
+        normal close there is nothing left to flush and it returns at once.
+        """
+        cause = self._cause
+        if cause is not None:
+            raise cause.with_traceback(None)
         if self._pending:
-            cause = self._cause
-            if cause is not None:
-                raise cause.with_traceback(None)
             self._blocking(self._handOn)
 
     def flushAndClose(self) -> None:

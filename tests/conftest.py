@@ -1,0 +1,229 @@
+"""Shared fixtures: connected socket pairs over loopback, and channel pipes over every transport.
+
+Socket pairs (each closed at teardown):
+
+* ``tcp_pair`` — ``(client, server)`` over 127.0.0.1;
+* ``tcp6_pair`` — the same over ::1 (skipped when the machine has no IPv6 loopback);
+* ``unix_pair`` — over a Unix socket in a temporary directory (skipped without AF_UNIX);
+* ``socket_pair`` — parametrized over the three.
+
+Outside fixtures, :func:`open_pair` is the same thing as a context manager.
+
+Channel pipes: ``make_pipe(kind, capacity=None, autoFlush=False)`` returns a :class:`Pipe`
+whose ``writer`` feeds its ``reader``: one ``ByteChannel`` for ``"memory"`` (reader and writer
+are the same object), or the client's write channel and the server's read channel of a
+socket pair for ``"tcp"``, ``"tcp6"`` and ``"unix"``. ``make_source(kind, data)`` returns a
+read channel that yields *data* then end of stream, for those kinds and ``"content"``
+(``ByteReadChannel(data)``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+import pytest
+
+import greensock
+
+#: Kinds of socket pair :func:`open_pair` can build.
+SOCKET_KINDS = ("tcp", "tcp6", "unix")
+#: Pipe kinds with a live writer: in memory, and over the kernel.
+PIPE_KINDS = ("memory", "tcp", "unix")
+#: Kinds of read channel over fixed content (``make_source``).
+SOURCE_KINDS = ("content", "memory", "tcp", "unix")
+
+
+def has_ipv6_loopback() -> bool:
+    """True when a socket can be bound to ::1 on this machine."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def has_unix_sockets() -> bool:
+    """True when this platform has Unix domain sockets."""
+    return hasattr(socket, "AF_UNIX")
+
+
+def _skip_if_unavailable(kind: str) -> None:
+    if kind == "tcp6" and not has_ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback (::1)")
+    if kind == "unix" and not has_unix_sockets():
+        pytest.skip("this platform has no Unix domain sockets")
+
+
+@contextlib.contextmanager
+def open_pair(kind: str = "tcp", directory: Path | None = None) -> Iterator[tuple[Any, Any]]:
+    """Yield a connected ``(client, server)`` pair of greensock sockets; close both after.
+
+    *kind* is ``"tcp"`` (127.0.0.1), ``"tcp6"`` (::1) or ``"unix"`` (a socket file in
+    *directory*, or in a fresh temporary directory). The listening socket is closed as soon
+    as the connection is accepted.
+    """
+    _skip_if_unavailable(kind)
+    scratch: str | None = None
+    tcp = greensock.aSocket().tcp()
+    if kind == "unix":
+        # sun_path holds about 100 bytes: fall back to a short directory for long test names.
+        if directory is None or len(str(directory)) > 80:
+            scratch = tempfile.mkdtemp(prefix="gs")
+            directory = Path(scratch)
+        address = greensock.UnixSocketAddress(str(directory / "s.sock"))
+        server_socket = tcp.bind(address)
+        target: tuple[Any, ...] = (address,)
+    elif kind in ("tcp", "tcp6"):
+        host = "127.0.0.1" if kind == "tcp" else "::1"
+        server_socket = tcp.bind(host, 0)
+        target = (host, server_socket.port)
+    else:
+        raise ValueError(f"unknown socket pair kind {kind!r}")
+    client = server = None
+    try:
+        # The kernel completes the handshake into the backlog: connect, then accept.
+        client = tcp.connect(*target, timeout=10)
+        server = server_socket.accept(timeout=10)
+        server_socket.close()
+        yield client, server
+    finally:
+        for sock in (client, server, server_socket):
+            if sock is not None:
+                sock.dispose()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture
+def tcp_pair() -> Iterator[tuple[Any, Any]]:
+    """A connected ``(client, server)`` TCP pair over 127.0.0.1."""
+    with open_pair("tcp") as pair:
+        yield pair
+
+
+@pytest.fixture
+def tcp6_pair() -> Iterator[tuple[Any, Any]]:
+    """A connected ``(client, server)`` TCP pair over ::1 (skipped without IPv6 loopback)."""
+    with open_pair("tcp6") as pair:
+        yield pair
+
+
+@pytest.fixture
+def unix_pair(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """A connected ``(client, server)`` Unix stream pair with its socket file in tmp_path."""
+    with open_pair("unix", tmp_path) as pair:
+        yield pair
+
+
+@pytest.fixture(params=SOCKET_KINDS)
+def socket_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """A connected ``(client, server)`` pair: TCP over 127.0.0.1, TCP over ::1, Unix."""
+    with open_pair(request.param, tmp_path) as pair:
+        yield pair
+
+
+@dataclass
+class Pipe:
+    """A write channel and the read channel it feeds; sockets are None in memory."""
+
+    kind: str
+    writer: Any
+    reader: Any
+    client: Any = None
+    server: Any = None
+    greenlets: list[gevent.Greenlet] = field(default_factory=list)
+
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> gevent.Greenlet:
+        """``gevent.spawn`` a greenlet that is killed at teardown if still running."""
+        greenlet = gevent.spawn(fn, *args, **kwargs)
+        self.greenlets.append(greenlet)
+        return greenlet
+
+
+@pytest.fixture
+def make_pipe(tmp_path: Path) -> Iterator[Callable[..., Pipe]]:
+    """Factory ``make_pipe(kind, capacity=None, autoFlush=False) -> Pipe``.
+
+    *capacity* applies to the in-memory ``ByteChannel`` only (default: its own default).
+    """
+    stack = contextlib.ExitStack()
+    pipes: list[Pipe] = []
+
+    def make(kind: str, capacity: int | None = None, autoFlush: bool = False) -> Pipe:
+        if kind == "memory":
+            if capacity is None:
+                channel = greensock.ByteChannel(autoFlush=autoFlush)
+            else:
+                channel = greensock.ByteChannel(autoFlush=autoFlush, capacity=capacity)
+            pipe = Pipe(kind, channel, channel)
+        else:
+            directory = tmp_path / f"pipe{len(pipes)}"
+            directory.mkdir()
+            client, server = stack.enter_context(open_pair(kind, directory))
+            pipe = Pipe(
+                kind,
+                client.openWriteChannel(autoFlush=autoFlush),
+                server.openReadChannel(),
+                client,
+                server,
+            )
+        pipes.append(pipe)
+        return pipe
+
+    with stack:
+        try:
+            yield make
+        finally:
+            for pipe in pipes:
+                gevent.killall(pipe.greenlets, timeout=5)
+
+
+@pytest.fixture
+def make_source(make_pipe: Callable[..., Pipe]) -> Callable[[str, bytes], Any]:
+    """Factory ``make_source(kind, data)``: a read channel yielding *data*, then end of stream.
+
+    For pipe kinds a greenlet writes *data* and closes the writer, so any size works.
+    """
+
+    def make(kind: str, data: bytes) -> Any:
+        if kind == "content":
+            return greensock.ByteReadChannel(data)
+        pipe = make_pipe(kind)
+
+        def feed() -> None:
+            pipe.writer.writeFully(data)
+            pipe.writer.close()
+
+        pipe.spawn(feed)
+        return pipe.reader
+
+    return make
+
+
+def settle(seconds: float = 0.02) -> None:
+    """Let other greenlets (and loopback delivery) run for a moment."""
+    gevent.sleep(0)
+    gevent.sleep(seconds)
+
+
+__all__ = [
+    "PIPE_KINDS",
+    "SOCKET_KINDS",
+    "SOURCE_KINDS",
+    "Pipe",
+    "has_ipv6_loopback",
+    "has_unix_sockets",
+    "open_pair",
+    "settle",
+]
