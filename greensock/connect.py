@@ -15,6 +15,8 @@ import gevent
 from gevent import socket as gsocket
 from gevent.event import Event
 
+from .addresses import InetSocketAddress, SocketAddress, family_of, to_sockaddr
+
 __all__ = ["STAGGER", "connect_first", "interleave_families"]
 
 #: Seconds between the starts of two connection attempts (RFC 8305's recommended 250 ms).
@@ -45,34 +47,34 @@ def connect_first(
     their own greenlets, staggered; losers are closed. Raises the first attempt's error
     (with ``exceptions``) when all fail.
     """
-    ordered = interleave_families(infos)
-    if not ordered:
+    if not infos:
         raise ValueError("no address to connect to")
+    ordered = interleave_families(infos) if len(infos) > 1 else infos
+    if len(ordered) == 1:
+        # One address (a numeric host, a Unix path): no race to run, connect right here.
+        try:
+            return _open(ordered[0], prepare), ordered[0][4]
+        except Exception as exc:  # noqa: BLE001 - re-raised with the attempts listed
+            exc.exceptions = [exc]  # type: ignore[attr-defined]
+            raise
     errors: list[BaseException | None] = [None] * len(ordered)
     winner: list[tuple[Any, Any]] = []
     settled = Event()  # a winner, or every attempt failed
     progress = Event()  # an attempt ended, either way
 
     def attempt(index: int, info: AddrInfo) -> None:
-        family, kind, proto, _, sockaddr = info
-        sock = gsocket.socket(family, kind, proto)
         try:
-            prepare(sock)
-            sock.connect(sockaddr)
+            sock = _open(info, prepare)
         except Exception as exc:  # noqa: BLE001 - every attempt's error is kept and reported
-            sock.close()
             errors[index] = exc
             if all(error is not None for error in errors):
                 settled.set()
             progress.set()
             return
-        except BaseException:
-            sock.close()
-            raise
         if winner:
             sock.close()
             return
-        winner.append((sock, sockaddr))
+        winner.append((sock, info[4]))
         settled.set()
         progress.set()
 
@@ -100,6 +102,32 @@ def connect_first(
     assert first is not None
     first.exceptions = list(errors)  # type: ignore[attr-defined]
     raise first
+
+
+def _open(info: AddrInfo, prepare: Callable[[Any], None]) -> Any:
+    """A new gevent socket for *info*, prepared and connected; closed if that fails."""
+    family, kind, proto, _, sockaddr = info
+    sock = gsocket.socket(family, kind, proto)
+    try:
+        prepare(sock)
+        sock.connect(sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def address_infos(target: SocketAddress, kind: int) -> list[AddrInfo]:
+    """``getaddrinfo``-shaped entries for *target*, asking the resolver only for host names.
+
+    A numeric host or a Unix path needs no resolution: skipping gevent's resolver (a thread
+    pool by default) makes a connect to ``127.0.0.1`` several times cheaper.
+    """
+    family = family_of(target)
+    if family is None:
+        assert isinstance(target, InetSocketAddress)
+        return resolve(target.hostname, target.port, kind)
+    return [(family, kind, 0, "", to_sockaddr(target))]
 
 
 def resolve(host: str, port: int, kind: int) -> list[AddrInfo]:

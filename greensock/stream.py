@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import socket as stdsocket
-import struct
 from types import TracebackType
 from typing import Any
 
@@ -42,8 +41,6 @@ log = logging.getLogger(__name__)
 #: Unflushed bytes a socket write channel holds before it flushes by itself (SPEC section 6).
 WRITE_CAPACITY = 65536
 
-#: ``struct linger``: on/off, seconds.
-_LINGER = struct.Struct("ii")
 
 
 @implementer(IByteReadChannel)
@@ -150,12 +147,18 @@ class StreamSocket:
     lingerTimeout: float = 60.0
     #: The host name given to connect: the default ``serverName`` of ``tls()``.
     _hostname: str | None = None
+    #: ``lingerSeconds=0`` was asked (SO_LINGER on, 0 s): close() resets the connection.
+    #: Shutting down first would send FIN, and the peer would read a clean end of stream.
+    _resetOnClose: bool = False
+    #: Why the socket closed (None for a normal close); what a late socketContext reports.
+    _closeCause: BaseException | None = None
 
     def __init__(self, selector: Any, sock: Any, remote: SocketAddress | None = None) -> None:
         self._selector = selector
         self._sock = sock
         self._scratch: memoryview = selector._scratch
-        self.localAddress: SocketAddress = from_sockaddr(sock.family, sock.getsockname())
+        # The local address is asked for rarely: read from the kernel on first use only.
+        self._localAddress: SocketAddress | None = None
         self.remoteAddress: SocketAddress = (
             remote if remote is not None else from_sockaddr(sock.family, sock.getpeername())
         )
@@ -170,12 +173,38 @@ class StreamSocket:
         #: The attachForWriting pump: closing the socket stops it (its channel's writer must
         #: not be left blocked on a channel nobody reads any more).
         self._writePump: ReaderJob | None = None
-        self.socketContext = Job(onCancel=lambda cause: self.close())
+        # Made on first use: most sockets never have their context looked at.
+        self._context: Job | None = None
         selector._register(self)
+
+    @property
+    def localAddress(self) -> SocketAddress:
+        """The address this socket is bound to (numeric host for IP).
+
+        Read from the kernel on first use and kept: asked for the first time after the
+        socket closed, it raises ClosedChannelException.
+        """
+        if self._localAddress is None:
+            if self._fdClosed:
+                raise ClosedChannelException("the socket is closed; its local address is gone")
+            self._localAddress = from_sockaddr(self._sock.family, self._sock.getsockname())
+        return self._localAddress
+
+    @property
+    def socketContext(self) -> Job:
+        """The job that completes when this socket is closed (cancelling it closes the socket)."""
+        if self._context is None:
+            self._context = Job(onCancel=lambda cause: self.close())
+            if self._fdClosed:
+                self._context._complete(self._closeCause)
+        return self._context
 
     def __repr__(self) -> str:
         state = "closed" if self.isClosed else "closing" if self._closing else "open"
-        return f"<{type(self).__name__} {self.localAddress} -> {self.remoteAddress} {state}>"
+        local = self._localAddress if self._localAddress is not None or self._fdClosed else (
+            self.localAddress
+        )
+        return f"<{type(self).__name__} {local} -> {self.remoteAddress} {state}>"
 
     # -- transfers: the one place OS errors are translated ---------------------------------
 
@@ -264,9 +293,14 @@ class StreamSocket:
             if not self._writer._writeClosed:
                 self._writer._writeClosed = True
             pending = self._writer._takePending() + self._stopWritePump()
-        # A drain greenlet from an earlier half-close is the one waiting to write: let it finish.
-        self._wakeBlocked(reading=True, writing=self._drainer is None)
-        if self._resetsOnClose():
+        # Wake whoever is blocked on a channel; a drain greenlet from an earlier half-close is
+        # the one waiting to write: let it finish.
+        reader, writer = self._reader, self._writer
+        self._wakeBlocked(
+            reading=reader is not None and reader._readBusy,
+            writing=writer is not None and writer._writeBusy and self._drainer is None,
+        )
+        if self._resetOnClose:
             # The user asked for an abortive close: no last bytes, no FIN, the kernel sends RST.
             self._release(None)
             return
@@ -292,18 +326,6 @@ class StreamSocket:
             log.debug("%r: could not take the attached channel's bytes: %s", self, exc)
         job.cancel(ClosedWriteChannelException("the socket was closed"))
         return rest
-
-    def _resetsOnClose(self) -> bool:
-        """True when SO_LINGER is on with 0 seconds (``lingerSeconds=0``): close() resets.
-
-        Shutting down first would send FIN, and the peer would read a clean end of stream.
-        """
-        try:
-            packed = self._sock.getsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_LINGER, _LINGER.size)
-        except OSError:
-            return False
-        onoff, seconds = _LINGER.unpack(packed)
-        return bool(onoff) and seconds == 0
 
     def dispose(self) -> None:
         """:meth:`close`, swallowing errors."""
@@ -364,7 +386,8 @@ class StreamSocket:
             self._writer.totalBytesWritten += count
 
     def _outputDone(self, error: BaseException | None) -> None:
-        if error is None and not self._fdClosed:
+        # A half-close sends FIN now; a full close sends it when the descriptor is closed.
+        if error is None and not self._fdClosed and not self._closeAfterDrain:
             try:
                 self._sock.shutdown(stdsocket.SHUT_WR)
             except OSError:
@@ -379,18 +402,22 @@ class StreamSocket:
             if channel is not None and channel._cause is None:
                 channel._cause = moved
         self._closing = True
-        self._fdClosed = True
-        self._selector._unregister(self)
-        self.socketContext._complete(None)
+        self._finished(None)
         return self._sock
 
     def _release(self, cause: BaseException | None) -> None:
         if self._fdClosed:
             return
-        self._fdClosed = True
+        self._finished(cause)
         self._sock.close()
+
+    def _finished(self, cause: BaseException | None) -> None:
+        """This object is done with its descriptor: record why and complete the context."""
+        self._fdClosed = True
+        self._closeCause = cause
         self._selector._unregister(self)
-        self.socketContext._complete(cause)
+        if self._context is not None:
+            self._context._complete(cause)
 
     # -- channels ------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from .addresses import (
     from_sockaddr,
     to_sockaddr,
 )
-from .connect import connect_first, resolve
+from .connect import address_infos, connect_first
 from .errors import (
     ClosedChannelException,
     ConcurrentIOException,
@@ -169,17 +169,17 @@ def tcp_connect(
 ) -> TcpSocket:
     """Connect a stream socket; ``timeout`` bounds resolution and connection together."""
     target = _target(hostOrAddress, port)
-    expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
-    with selector._building(), gevent.Timeout(timeout, expired):
-        if isinstance(target, UnixSocketAddress):
-            infos = [(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM, 0, "", to_sockaddr(target))]
-        else:
-            assert isinstance(target, InetSocketAddress)
-            infos = resolve(target.hostname, target.port, stdsocket.SOCK_STREAM)
-        sock, _ = connect_first(infos, lambda raw: apply_options(raw, options))
+    deadline: Any = contextlib.nullcontext()
+    if timeout is not None:
+        expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
+        deadline = gevent.Timeout(timeout, expired)
+    with selector._building(), deadline:
+        infos = address_infos(target, stdsocket.SOCK_STREAM)
+        sock, sockaddr = connect_first(infos, lambda raw: apply_options(raw, options))
     try:
         sock.settimeout(options.socketTimeout)
-        connected = TcpSocket(selector, sock)
+        connected = TcpSocket(selector, sock, from_sockaddr(sock.family, sockaddr))
+        connected._resetOnClose = options.lingerSeconds == 0
     except BaseException:
         sock.close()
         raise
