@@ -264,6 +264,8 @@ class ByteReadOperations(ABC):
         """
         scanned = 0
         need = UNBOUNDED if limit is None else limit + 2
+        if not self._buf and not self._more(need):
+            return None
         while True:
             buf = self._buf
             end = len(buf)

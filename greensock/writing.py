@@ -18,6 +18,7 @@ from .views import byte_view, number_format
 
 __all__ = ["ByteWriteOperations"]
 
+_WRITE_BUSY = "another greenlet is already blocked writing this channel"
 _INT_WIDTHS = {"b": 8, "h": 16, "i": 32, "q": 64}
 
 
@@ -78,12 +79,12 @@ class ByteWriteOperations(ABC):
             raise ClosedWriteChannelException("the write channel is closed")
         if self._writeBusy:
             # The blocked writer is handing ``_pending`` on; bytes must not slip in under it.
-            raise ConcurrentIOException("another greenlet is already blocked writing this channel")
+            raise ConcurrentIOException(_WRITE_BUSY)
 
     def _blocking(self, operation: Any) -> None:
         """Run a write-side operation that may block, enforcing the one-blocked-writer rule."""
         if self._writeBusy:
-            raise ConcurrentIOException("another greenlet is already blocked writing this channel")
+            raise ConcurrentIOException(_WRITE_BUSY)
         self._writeBusy = True
         try:
             operation()
@@ -96,15 +97,23 @@ class ByteWriteOperations(ABC):
             self._checkWritable()
         return room
 
-    def _write(self, view: memoryview) -> None:
+    def _write(self, data: bytes | memoryview) -> None:
         self._checkWritable()
-        total = len(view)
-        done = 0
-        while done < total:
-            count = min(self._roomOrWait(), total - done)
-            self._pending += view[done : done + count]
-            done += count
-        if self.autoFlush or self._room() <= 0:
+        total = len(data)
+        room = self._room()
+        if total <= room:
+            # The common case, one copy and no loop: it all fits.
+            self._pending += data
+            room -= total
+        else:
+            view = memoryview(data)
+            done = 0
+            while done < total:
+                count = min(self._roomOrWait(), total - done)
+                self._pending += view[done : done + count]
+                done += count
+            room = self._room()
+        if self.autoFlush or room <= 0:
             self.flush()
 
     # -- state ---------------------------------------------------------------------------
@@ -159,7 +168,7 @@ class ByteWriteOperations(ABC):
 
     def _writeNumber(self, code: str, value: Any, byteOrder: str) -> None:
         layout = number_format(code, byteOrder)
-        self._write(memoryview(layout.pack(value)))
+        self._write(layout.pack(value))
 
     def _writeInteger(self, code: str, value: Any, byteOrder: str) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -196,7 +205,7 @@ class ByteWriteOperations(ABC):
             raise ValueError(
                 f"{value!r} is out of range for a {layout.size * 8}-bit float"
             ) from None
-        self._write(memoryview(packed))
+        self._write(packed)
 
     def writeFloat(self, value: float, byteOrder: str = "big") -> None:
         """Write an IEEE 754 single-precision number."""
@@ -216,7 +225,7 @@ class ByteWriteOperations(ABC):
         """Write *text* encoded as UTF-8 (UnicodeEncodeError for lone surrogates)."""
         if not isinstance(text, str):
             raise TypeError(f"expected a str, got {type(text).__name__}")
-        self._write(memoryview(text.encode("utf-8")))
+        self._write(text.encode("utf-8"))
 
     def flush(self) -> None:
         """Hand every written byte on; for a socket, return once the kernel took them all.
@@ -228,7 +237,13 @@ class ByteWriteOperations(ABC):
         if cause is not None:
             raise cause.with_traceback(None)
         if self._pending:
-            self._blocking(self._handOn)
+            if self._writeBusy:
+                raise ConcurrentIOException(_WRITE_BUSY)
+            self._writeBusy = True
+            try:
+                self._handOn()
+            finally:
+                self._writeBusy = False
 
     def flushAndClose(self) -> None:
         """Flush, then close normally."""
