@@ -437,7 +437,8 @@ class ByteReadOperations(ABC):
         while copied < limit:
             if not self._buf:
                 dst.flush()
-                if not self._more(1):
+                # The flush may have blocked while bytes (and the end) arrived here.
+                if not self._buf and not self._more(1):
                     break
             dst.awaitFreeSpace()
             count = min(len(self._buf), limit - copied, dst.availableForWrite)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import socket
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,7 @@ from greensock import (
     ClosedWriteChannelException,
     ConcurrentIOException,
     TooLongLineException,
+    aSocket,
 )
 
 pytestmark = pytest.mark.timeout(20)
@@ -1446,3 +1448,34 @@ def test_echo_both_ways_at_once(kind: str, tmp_path: Any) -> None:
             assert _sha_to_eof(back) == (len(data), hashlib.sha256(data).hexdigest())
         writing.get(timeout=5)
         assert echo.get(timeout=5) == len(data)
+
+
+@pytest.mark.timeout(30)
+def test_copyTo_keeps_bytes_that_arrive_while_it_flushes_its_destination() -> None:
+    # The copy finds its source empty, flushes the destination, and that flush blocks (the
+    # peer reads nothing yet). Meanwhile the source gets its last bytes and ends: the copy
+    # must still move them, not take the end for "nothing more". Small kernel buffers make
+    # sure the 64 KiB left pending in the destination cannot leave while the peer sleeps.
+    server = aSocket().tcp().bind("127.0.0.1", 0)
+    server._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # accepted ones inherit
+    client = aSocket().tcp().connect("127.0.0.1", server.port, configure={"sendBufferSize": 4096})
+    accepted = server.accept(timeout=5)
+    first = random_bytes(1024 * 1024, seed=11)
+    tail = random_bytes(5000, seed=12)
+    source = ByteChannel()
+    destination = client.openWriteChannel()
+    incoming = accepted.openReadChannel()
+    with pytest.raises(gevent.Timeout), gevent.Timeout(0.3):
+        destination.writeFully(first)  # the kernel fills up; the rest stays pending
+    placed = destination.totalBytesWritten + 65536 - destination.availableForWrite
+    assert destination.totalBytesWritten < placed < len(first)
+    copier = gevent.spawn(source.copyAndClose, destination)
+    gevent.sleep(0.2)
+    assert destination._writeBusy  # the copier is blocked flushing, its source empty
+    source.writeFully(tail)
+    source.close()
+    received = incoming.readRemaining()
+    assert copier.get(timeout=10) == len(tail)
+    assert hashlib.sha256(received).digest() == hashlib.sha256(first[:placed] + tail).digest()
+    for sock in (client, accepted, server):
+        sock.close()
