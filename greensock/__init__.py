@@ -7,6 +7,7 @@ in :mod:`greensock.interfaces`; this module re-exports the public names.
 from .addresses import InetSocketAddress, SocketAddress, UnixSocketAddress
 from .builders import SocketBuilder, TcpSocketBuilder, UDPSocketBuilder, aSocket
 from .connection import Connection
+from .datagram import MAX_DATAGRAM_SIZE, Datagram
 from .errors import (
     ClosedChannelException,
     ClosedReadChannelException,
@@ -41,7 +42,9 @@ __all__ = [
     "ConcurrentIOException",
     "ConnectTimeoutException",
     "Connection",
+    "Datagram",
     "InetSocketAddress",
+    "MAX_DATAGRAM_SIZE",
     "PeerSocketOptions",
     "SelectorManager",
     "SocketAddress",

@@ -53,6 +53,7 @@ class ServerSocket:
         self.port: int | None = (
             self.localAddress.port if isinstance(self.localAddress, InetSocketAddress) else None
         )
+        self._family: int = sock._sock.family
         self._accepting = False
         self._closed = False
         self.socketContext = Job(onCancel=lambda cause: self.close())
@@ -79,9 +80,12 @@ class ServerSocket:
             raise ConcurrentIOException("another greenlet is already accepting on this server")
         self._accepting = True
         try:
-            expired = SocketTimeoutException(f"no connection within {timeout} s")
-            with gevent.Timeout(timeout, expired):
+            if timeout is None:
                 conn, address = self._sock.accept()
+            else:
+                expired = SocketTimeoutException(f"no connection within {timeout} s")
+                with gevent.Timeout(timeout, expired):
+                    conn, address = self._sock.accept()
         except OSError as exc:
             if self._closed or closed_by_another_greenlet(exc):
                 raise ClosedChannelException("the server socket was closed") from None
@@ -89,8 +93,9 @@ class ServerSocket:
         finally:
             self._accepting = False
         try:
-            apply_accepted(conn)
-            return TcpSocket(self._selector, conn, from_sockaddr(conn.family, address))
+            # The listener's family, known already: gevent's family property costs an enum.
+            apply_accepted(conn, self._family)
+            return TcpSocket(self._selector, conn, from_sockaddr(self._family, address))
         except BaseException:
             conn.close()
             raise

@@ -1,0 +1,694 @@
+"""UDP sockets (SPEC section 8): bound and connected datagram sockets, and their byte channels.
+
+Both kinds share :class:`DatagramSocket`: lifecycle, ``send``/``receive``, ``incoming``/
+``outgoing`` and the byte-stream view of received payloads. A :class:`ConnectedDatagramSocket`
+adds a peer — the kernel socket is ``connect``-ed, so the kernel itself drops datagrams from
+anyone else — and a write channel whose every flush is one datagram.
+
+Receiving goes into one buffer of :data:`~greensock.datagram.MAX_DATAGRAM_SIZE` bytes or
+more (the selector's shared scratch buffer), so no datagram is ever cut short; the payload is
+copied out before anything can switch greenlets, which is what makes sharing it safe. The
+I/O runs on the caller's greenlet against the raw socket, waiting on gevent's own events
+only when the kernel says "would block": that is gevent's ``recvfrom_into``/``sendto``
+minus one Python frame and minus ``sendto``'s habit of returning 0 (a silently dropped
+datagram) when the kernel is still full after one wait.
+
+Every OS error of a transfer goes through :meth:`DatagramSocket._failure`.
+"""
+
+from __future__ import annotations
+
+import errno
+from abc import ABC, abstractmethod
+import ipaddress
+import logging
+import socket as stdsocket
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any
+
+import gevent
+from gevent import socket as gsocket
+from gevent.lock import Semaphore
+from gevent.socket import cancel_wait_ex
+from zope.interface import implementer
+
+from .addresses import InetSocketAddress, SocketAddress, family_of, from_sockaddr
+from .datagram import MAX_DATAGRAM_SIZE, Datagram, received
+from .errors import (
+    ClosedChannelException,
+    ClosedReadChannelException,
+    ClosedReceiveChannelException,
+    ClosedSendChannelException,
+    ClosedWriteChannelException,
+    ConcurrentIOException,
+    SocketTimeoutException,
+    closed_by_another_greenlet,
+)
+from .interfaces import (
+    IBoundDatagramSocket,
+    IConnectedDatagramSocket,
+    IDatagramReceiveChannel,
+    IDatagramSendChannel,
+)
+from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
+from .options import UDPSocketOptions, apply_options
+from .reading import ByteReadOperations
+from .stream import SocketReadChannel, SocketWriteChannel
+from .writing import ByteWriteOperations
+
+__all__ = [
+    "BoundDatagramSocket",
+    "ConnectedDatagramSocket",
+    "DatagramReadChannel",
+    "DatagramReceiveChannel",
+    "DatagramSendChannel",
+    "DatagramSocket",
+    "DatagramWriteChannel",
+    "udp_bind",
+    "udp_connect",
+]
+
+log = logging.getLogger(__name__)
+
+#: The largest UDP payload over IPv4: 65535 minus the IP (20) and UDP (8) headers.
+MAX_IPV4_PAYLOAD = 65507
+#: The largest UDP payload over IPv6, whose length field leaves out its own 40-byte header.
+MAX_IPV6_PAYLOAD = 65527
+
+#: Addresses a socket remembers, in each direction, so that talking to the same peers again
+#: costs a dict lookup instead of parsing and validating an address per datagram. Cleared
+#: when full: a server talking to many peers pays the parsing, and its memory stays bounded.
+ADDRESS_CACHE_SIZE = 256
+
+#: Receives that wait for a datagram before asking the kernel, after one found none queued.
+#: A client awaiting its answer, or a server between requests, finds none every time: asking
+#: first would cost a failing recvfrom_into (a syscall and an exception) per datagram. Every
+#: WAIT_FIRST_RUN + 1-th receive asks at once again, so a socket whose datagrams queue up
+#: goes back to plain reads after at most that many needless trips through the hub.
+WAIT_FIRST_RUN = 8
+
+
+# -- the byte-stream view -------------------------------------------------------------------
+
+
+class DatagramReadChannel(SocketReadChannel):
+    """Received payloads as one byte stream: each appended whole, in arrival order.
+
+    There is no end of stream: a read blocks until a datagram comes, and closing the socket
+    fails it with ClosedReadChannelException.
+    """
+
+    _owner: DatagramSocket  # type: ignore[assignment]
+
+    # The stream channel receives straight into the caller's memory; a datagram longer than
+    # that memory would be cut and its rest lost. Receive whole into the scratch buffer
+    # instead, and keep whatever the read leaves for the next one.
+    _readInto = ByteReadOperations._readInto
+
+    def _fill(self, need: int) -> bool:
+        owner = self._owner
+        while True:
+            size, _ = owner._receiveInto(self)
+            # An empty datagram adds nothing to the stream, and is not its end.
+            if size:
+                self._buf += owner._scratch[:size]
+                return True
+
+
+class DatagramWriteChannel(SocketWriteChannel):
+    """Outgoing bytes as datagrams: each flush sends the pending bytes as one datagram.
+
+    It holds at most the largest payload of the peer's family (65507 bytes over IPv4, 65527
+    over IPv6), so that flushing by itself when full still sends one datagram. Closing it
+    normally sends what is pending; the socket keeps receiving.
+    """
+
+    _owner: DatagramSocket  # type: ignore[assignment]
+
+    # The stream channel lets the kernel take a prefix of a large write straight from the
+    # caller's buffer; here that prefix would leave as a datagram of its own. Take nothing.
+    _handOnDirect = ByteWriteOperations._handOnDirect
+
+    def _room(self) -> int:
+        return self._owner._maxPayload - len(self._pending)
+
+    def _handOn(self) -> None:
+        pending = self._pending
+        # The bytearray itself: exported only during the system call, never while waiting.
+        self._owner._transmit(pending, None, self)
+        # Only now: a send that failed or was interrupted keeps the bytes for the next flush.
+        self.totalBytesWritten += len(pending)
+        pending.clear()
+
+
+# -- incoming and outgoing ------------------------------------------------------------------
+
+
+@implementer(IDatagramReceiveChannel)
+class DatagramReceiveChannel:
+    """A datagram socket's ``incoming``: ``receive``, and iteration until the socket closes."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: DatagramSocket) -> None:
+        self._socket = socket
+
+    def __repr__(self) -> str:
+        return f"<incoming of {self._socket!r}>"
+
+    @property
+    def isClosedForReceive(self) -> bool:
+        """True once the socket is closed: :meth:`receive` would raise."""
+        return self._socket._closed
+
+    def receive(self, timeout: float | None = None) -> Datagram:
+        """The socket's :meth:`DatagramSocket.receive`."""
+        return self._socket.receive(timeout)
+
+    def __iter__(self) -> Iterator[Datagram]:
+        """Yield received datagrams until the socket is closed (from any greenlet)."""
+        receive = self._socket.receive
+        while True:
+            try:
+                datagram = receive()
+            except ClosedReceiveChannelException:
+                return
+            yield datagram
+
+
+@implementer(IDatagramSendChannel)
+class DatagramSendChannel:
+    """A datagram socket's ``outgoing``: ``send``, ``close(cause)`` and one close handler."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: DatagramSocket) -> None:
+        self._socket = socket
+
+    def __repr__(self) -> str:
+        return f"<outgoing of {self._socket!r}>"
+
+    @property
+    def isClosedForSend(self) -> bool:
+        """True once the socket is closed: :meth:`send` would raise."""
+        return self._socket._closed
+
+    def send(self, datagram: Datagram) -> None:
+        """The socket's :meth:`DatagramSocket.send`."""
+        self._socket.send(datagram)
+
+    def close(self, cause: BaseException | None = None) -> bool:
+        """Close the whole socket, the close handler getting *cause*; False if already closed."""
+        return self._socket._close(cause)
+
+    def invokeOnClose(self, handler: CompletionHandler) -> None:
+        """Register the one ``handler(cause)`` called when the socket closes.
+
+        It is called once: synchronously by the close (``cause`` None unless the socket was
+        closed through :meth:`close` with a cause), or at once if the socket is already
+        closed. A second registration raises RuntimeError; a non-callable TypeError.
+        """
+        self._socket._invokeOnClose(handler)
+
+
+# -- the sockets ----------------------------------------------------------------------------
+
+
+class DatagramSocket(ABC):
+    """What bound and connected datagram sockets share.
+
+    ``receive``/``send`` block only the calling greenlet. One greenlet at a time may block
+    receiving (the datagram API and the read channel together): a second raises
+    ConcurrentIOException. Senders that find the kernel's buffer full wait their turn
+    instead, since many greenlets answering through one socket is the normal shape of a UDP
+    server.
+    """
+
+    #: The largest payload the write channel sends as one datagram (set by the family).
+    _maxPayload: int = MAX_IPV4_PAYLOAD
+
+    def __init__(self, selector: Any, sock: Any) -> None:
+        self._selector = selector
+        self._sock = sock
+        self._family: int = sock.family
+        scratch: memoryview = selector._scratch
+        # recvfrom_into cuts a datagram longer than its buffer: the buffer holds the largest.
+        if len(scratch) < MAX_DATAGRAM_SIZE:
+            scratch = memoryview(bytearray(MAX_DATAGRAM_SIZE))
+        self._scratch = scratch
+        self.localAddress: SocketAddress = from_sockaddr(sock.family, sock.getsockname())
+        self._closed = False
+        #: Who is receiving now (the socket itself or its read channel); None when nobody.
+        self._receiver: Any = None
+        #: Who is waiting for the kernel to take a datagram; None when nobody.
+        self._sender: Any = None
+        #: How many more receives wait before they ask the kernel (see WAIT_FIRST_RUN).
+        self._waitFirst = 0
+        # The last destination and its sockaddr, by identity: answering the address object
+        # a receive returned (the sender cache hands out the same one each time), or a client
+        # sending to the same address again and again, costs neither hashing nor parsing.
+        self._lastAddress: Any = None
+        self._lastSockaddr: Any = None
+        self._sendTurn = Semaphore()
+        self._reader: DatagramReadChannel | None = None
+        self._writer: DatagramWriteChannel | None = None
+        self._closeHandlerSet = False
+        self._senders: dict[Any, SocketAddress] = {}
+        self.incoming = DatagramReceiveChannel(self)
+        self.outgoing = DatagramSendChannel(self)
+        self.socketContext = Job(onCancel=self._close)
+        selector._register(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.localAddress} {'closed' if self._closed else 'open'}>"
+
+    # -- datagrams -------------------------------------------------------------------------
+
+    def receive(self, timeout: float | None = None) -> Datagram:
+        """Block for the next datagram; its ``address`` is the sender's.
+
+        Raises SocketTimeoutException after *timeout* seconds (nothing is consumed, the
+        socket stays usable), ClosedReceiveChannelException on a closed socket and in a
+        greenlet blocked here when the socket is closed, ConcurrentIOException when another
+        greenlet is already blocked receiving. Kernel errors stay Python's own (a connected
+        socket whose peer is not listening raises ConnectionRefusedError).
+        """
+        if self._closed:
+            raise ClosedReceiveChannelException("the socket is closed")
+        if timeout is None:
+            size, sockaddr = self._receiveInto(self)
+        else:
+            with gevent.Timeout(timeout, SocketTimeoutException(f"no datagram within {timeout} s")):
+                size, sockaddr = self._receiveInto(self)
+        address = self._senders.get(sockaddr)
+        if address is None:
+            address = self._senderAddress(sockaddr)
+        return received(self._scratch[:size].tobytes(), address)
+
+    def send(self, datagram: Datagram) -> None:
+        """Send *datagram* to its address; block until the kernel takes it.
+
+        Raises ClosedSendChannelException on a closed socket; OSError (EMSGSIZE) for a
+        packet too large for the family (over 65507 bytes on IPv4), the socket staying
+        usable; PermissionError for a broadcast address without ``broadcast=True``;
+        ``socket.gaierror`` for an unresolvable host name; ValueError, on a connected
+        socket, for an address other than the peer's.
+        """
+        if not isinstance(datagram, Datagram):
+            raise TypeError(f"expected a Datagram, got {type(datagram).__name__}")
+        if self._closed:
+            raise ClosedSendChannelException("the socket is closed")
+        address = datagram._address
+        if address is self._lastAddress:
+            sockaddr = self._lastSockaddr
+        else:
+            sockaddr = self._destination(address)
+        self._transmit(datagram._packet, sockaddr, self)
+
+    @abstractmethod
+    def _destination(self, address: SocketAddress) -> Any:
+        """What ``sendto`` takes for *address*, None to ``send`` to the connected peer; may
+        remember it in ``_lastAddress``/``_lastSockaddr``."""
+
+    def _senderAddress(self, sockaddr: Any) -> SocketAddress:
+        senders = self._senders
+        if len(senders) >= ADDRESS_CACHE_SIZE:
+            senders.clear()
+        address = senders[sockaddr] = from_sockaddr(self._family, sockaddr)
+        return address
+
+    # -- transfers: the one place OS errors are translated ---------------------------------
+
+    def _receiveInto(self, who: Any) -> tuple[int, Any]:
+        """Receive the next datagram into the scratch buffer: (size, sender's sockaddr).
+
+        *who* is the socket (datagram API) or its read channel; the caller copies the
+        payload out before anything can switch greenlets.
+        """
+        if self._receiver is not None:
+            raise ConcurrentIOException(
+                "another greenlet is already blocked receiving on this socket"
+            )
+        self._receiver = who
+        sock = self._sock
+        try:
+            if self._waitFirst:
+                self._waitFirst -= 1
+                sock._wait(sock._read_event)
+            while True:
+                try:
+                    # Once closed, gevent's stand-in for the socket raises EBADF here.
+                    return sock._sock.recvfrom_into(self._scratch)  # type: ignore[no-any-return]
+                except BlockingIOError:
+                    self._waitFirst = WAIT_FIRST_RUN
+                sock._wait(sock._read_event)
+        except OSError as exc:
+            raise self._failure(exc, who, sending=False) from None
+        finally:
+            self._receiver = None
+
+    def _transmit(self, data: Any, sockaddr: Any, who: Any) -> None:
+        """Hand one datagram to the kernel (``send`` when *sockaddr* is None), waiting while
+        its buffer is full; *who* is the socket (datagram API) or its write channel."""
+        try:
+            while True:
+                raw = self._sock._sock
+                try:
+                    if sockaddr is None:
+                        raw.send(data)
+                    else:
+                        raw.sendto(data, sockaddr)
+                    return
+                except BlockingIOError:
+                    pass
+                with self._sendTurn:
+                    if self._closed:
+                        continue  # the closed socket's stand-in raises EBADF, translated below
+                    self._sender = who
+                    try:
+                        self._sock._wait(self._sock._write_event)
+                    finally:
+                        self._sender = None
+        except OSError as exc:
+            raise self._failure(exc, who, sending=True) from None
+
+    def _failure(self, exc: OSError, who: Any, sending: bool) -> BaseException:
+        """What a failed receive or send raises; the socket stays usable unless closed.
+
+        Closed under the caller (gevent's cancel_wait_ex) or before: the closed-channel
+        exception of the API used, or the cause a byte channel was cancelled with. The
+        kernel's EMSGSIZE and EACCES get a message that says what to do. Anything else —
+        a timeout, ConnectionRefusedError — is raised as it is.
+        """
+        if self._closed or closed_by_another_greenlet(exc):
+            if who is self:
+                if sending:
+                    return ClosedSendChannelException("the socket is closed")
+                return ClosedReceiveChannelException("the socket is closed")
+            cause: BaseException | None = who._cause
+            if cause is not None:
+                return cause
+            if sending:
+                return ClosedWriteChannelException("the socket is closed")
+            return ClosedReadChannelException("the socket is closed")
+        if exc.errno == errno.EMSGSIZE:
+            return OSError(
+                errno.EMSGSIZE,
+                f"{exc.strerror}: the datagram is larger than its address family allows "
+                f"({MAX_IPV4_PAYLOAD} bytes over IPv4, {MAX_IPV6_PAYLOAD} over IPv6)",
+            )
+        if exc.errno == errno.EACCES and sending:
+            return PermissionError(
+                errno.EACCES,
+                f"{exc.strerror}: sending to a broadcast address needs the broadcast=True option",
+            )
+        return exc
+
+    # -- the owner contract of the byte channels ------------------------------------------
+
+    def _wakeBlocked(self, reading: bool = False, writing: bool = False) -> None:
+        """A channel was cancelled: wake it if it is the one blocked on this socket."""
+        if self._closed:
+            return
+        sock = self._sock
+        if reading and self._reader is not None and self._receiver is self._reader:
+            sock.hub.cancel_wait(sock._read_event, cancel_wait_ex)
+        if writing and self._writer is not None and self._sender is self._writer:
+            sock.hub.cancel_wait(sock._write_event, cancel_wait_ex)
+
+    def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
+        """The write channel ended: send its last bytes as one datagram, without blocking.
+
+        A datagram the kernel cannot take at once is dropped (and logged), as the network
+        may drop any datagram: closing never waits.
+        """
+        if data and not self._sock.closed:
+            try:
+                self._sock._sock.send(data)
+            except OSError as exc:
+                log.debug("%r: dropped the last %d bytes written: %s", self, len(data), exc)
+        if closeSocket:
+            self.close()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def isClosed(self) -> bool:
+        """True once closed; closing a datagram socket is immediate."""
+        return self._closed
+
+    def awaitClosed(self, timeout: float | None = None) -> bool:
+        """Block until :attr:`isClosed`; False if *timeout* seconds passed first."""
+        return self.socketContext.join(timeout)
+
+    def close(self) -> None:
+        """Close at once; closing twice is harmless.
+
+        Wakes a greenlet blocked in ``receive`` (ClosedReceiveChannelException) or on a byte
+        channel (ClosedReadChannelException/ClosedWriteChannelException), sends what the
+        write channel holds unflushed as a last datagram, releases the file descriptor,
+        calls the close handler and completes ``socketContext``.
+        """
+        self._close(None)
+
+    def _close(self, cause: BaseException | None) -> bool:
+        if self._closed:
+            return False
+        self._closed = True
+        reader, writer = self._reader, self._writer
+        if reader is not None and reader._cause is None:
+            reader._cause = ClosedReadChannelException("the socket was closed")
+            reader._buf.clear()
+        if writer is not None and not writer.isClosedForWrite:
+            writer._writeClosed = True
+            self._finishOutput(writer._takePending(), closeSocket=False)
+        # gevent throws cancel_wait_ex into greenlets blocked on it; _failure says "closed".
+        self._sock.close()
+        self._selector._unregister(self)
+        self.socketContext._complete(cause)
+        return True
+
+    def _invokeOnClose(self, handler: CompletionHandler) -> None:
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, got {type(handler).__name__}")
+        if self._closeHandlerSet:
+            raise RuntimeError("a close handler is already registered (one per socket)")
+        self._closeHandlerSet = True
+        # socketContext completes exactly once, with the close's cause, and runs a handler
+        # registered after completion at once: the contract of invokeOnClose.
+        self.socketContext.invokeOnCompletion(handler)
+
+    def dispose(self) -> None:
+        """:meth:`close`, swallowing errors."""
+        try:
+            self.close()
+        except Exception:
+            log.debug("error while disposing %r", self, exc_info=True)
+
+    def __enter__(self) -> DatagramSocket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the byte-stream view --------------------------------------------------------------
+
+    def _checkOpen(self) -> None:
+        if self._closed:
+            raise ClosedChannelException("the socket is closed")
+
+    def openReadChannel(self) -> DatagramReadChannel:
+        """The payloads of received datagrams as one byte stream, in order.
+
+        Once per socket (RuntimeError the second time, or after :meth:`attachForReading`);
+        ClosedChannelException on a closed socket.
+        """
+        self._checkOpen()
+        if self._reader is not None:
+            raise RuntimeError("the read side of this socket is already open (once per socket)")
+        self._reader = DatagramReadChannel(self)  # type: ignore[arg-type]
+        return self._reader
+
+    def attachForReading(self, channel: Any) -> WriterJob:
+        """Pump received payloads into *channel* from a greenlet; it fails when the socket does."""
+        source = self.openReadChannel()
+        return WriterJob(lambda: source.copyAndClose(channel), channel)
+
+
+@implementer(IBoundDatagramSocket)
+class BoundDatagramSocket(DatagramSocket):
+    """A UDP socket bound to a local address, exchanging datagrams with anyone."""
+
+    def __init__(self, selector: Any, sock: Any) -> None:
+        self._destinations: dict[SocketAddress, Any] = {}
+        super().__init__(selector, sock)
+
+    def _destination(self, address: SocketAddress) -> Any:
+        sockaddr = self._destinations.get(address)
+        if sockaddr is None:
+            sockaddr = resolve(address, self._family)[1]
+            if family_of(address) is None:
+                return sockaddr  # a host name: resolved again each time, as DNS may change
+            if len(self._destinations) >= ADDRESS_CACHE_SIZE:
+                self._destinations.clear()
+            self._destinations[address] = sockaddr
+        self._lastAddress, self._lastSockaddr = address, sockaddr
+        return sockaddr
+
+
+@implementer(IConnectedDatagramSocket)
+class ConnectedDatagramSocket(DatagramSocket):
+    """A UDP socket connected to one peer; the kernel drops datagrams from anyone else.
+
+    As a byte stream, received payloads are concatenated in order and each flush of the
+    write channel goes out as one datagram.
+    """
+
+    def __init__(self, selector: Any, sock: Any, requested: SocketAddress) -> None:
+        self.remoteAddress: SocketAddress = from_sockaddr(sock.family, sock.getpeername())
+        #: The peer as given to connect (perhaps a host name): sending to it needs no check.
+        self._requested = requested
+        self._maxPayload = max_payload(self.remoteAddress)
+        super().__init__(selector, sock)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {self.localAddress} -> {self.remoteAddress} {state}>"
+
+    def _destination(self, address: SocketAddress) -> Any:
+        if address != self.remoteAddress and address != self._requested:
+            sockaddr = resolve(address, self._family)[1]
+            if not _same_endpoint(self._family, sockaddr, self._sock.getpeername()):
+                raise ValueError(
+                    f"this socket is connected to {self.remoteAddress}; it cannot send to {address}"
+                )
+        self._lastAddress, self._lastSockaddr = address, None
+        return None
+
+    def openWriteChannel(self, autoFlush: bool = False) -> DatagramWriteChannel:
+        """A byte channel whose every flush goes to the peer as one datagram.
+
+        Once per socket (RuntimeError the second time, or after :meth:`attachForWriting`);
+        ClosedChannelException on a closed socket.
+        """
+        self._checkOpen()
+        if self._writer is not None:
+            raise RuntimeError("the write side of this socket is already open (once per socket)")
+        self._writer = DatagramWriteChannel(self, autoFlush)  # type: ignore[arg-type]
+        return self._writer
+
+    def attachForWriting(self, channel: Any) -> ReaderJob:
+        """Pump bytes written to *channel* to the peer; each time it runs dry is a datagram."""
+        sink = self.openWriteChannel()
+        return ReaderJob(lambda: channel.copyAndClose(sink), channel)
+
+
+# -- addresses ------------------------------------------------------------------------------
+
+
+def resolve(address: SocketAddress, family: int = 0) -> tuple[int, Any]:
+    """The family and the sockaddr that ``bind``/``connect``/``sendto`` take for *address*.
+
+    *family* is the socket's (0 while there is none yet). A numeric host is used as is, an
+    IPv4 one mapped into IPv6 for an IPv6 socket (dual stack); a host name is resolved
+    through gevent's resolver — never the C library's, which would block every greenlet.
+    Raises TypeError for an address that is not an InetSocketAddress, ``socket.gaierror``
+    for an unresolvable name, OSError (EAFNOSUPPORT) for an IPv6 address on an IPv4 socket.
+    """
+    if not isinstance(address, InetSocketAddress):
+        raise TypeError(f"UDP needs an InetSocketAddress, not {type(address).__name__}")
+    literal = family_of(address)
+    if literal is None:
+        flags = stdsocket.AI_V4MAPPED if family == stdsocket.AF_INET6 else 0
+        info = gsocket.getaddrinfo(
+            address.hostname, address.port, family, stdsocket.SOCK_DGRAM, 0, flags
+        )[0]
+        return info[0], info[4]
+    if family in (0, literal):
+        return literal, (address.hostname, address.port)
+    if literal == stdsocket.AF_INET:
+        return family, ("::ffff:" + address.hostname, address.port)
+    raise OSError(errno.EAFNOSUPPORT, f"an IPv4 socket cannot reach the IPv6 address {address}")
+
+
+def max_payload(peer: SocketAddress) -> int:
+    """The largest UDP payload to *peer*: IPv4's, or IPv6's unless it is IPv4-mapped."""
+    assert isinstance(peer, InetSocketAddress)
+    ip = ipaddress.ip_address(peer.hostname.partition("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return MAX_IPV6_PAYLOAD
+    return MAX_IPV4_PAYLOAD
+
+
+def _same_endpoint(family: int, one: Any, other: Any) -> bool:
+    """Whether two sockaddrs of *family* name the same address and port, however spelt."""
+
+    def packed(sockaddr: Any) -> bytes:
+        return stdsocket.inet_pton(family, sockaddr[0].partition("%")[0])
+
+    return bool(one[1] == other[1] and packed(one) == packed(other))
+
+
+# -- the builders' entry points -------------------------------------------------------------
+
+
+def _open(family: int, options: UDPSocketOptions, setup: Callable[[Any], object]) -> Any:
+    """A gevent datagram socket of *family* with *options* applied, then *setup* (bind,
+    connect); closed again if either fails."""
+    sock = gsocket.socket(family, stdsocket.SOCK_DGRAM)
+    try:
+        apply_options(sock, options)
+        setup(sock)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def udp_bind(
+    selector: Any, hostOrAddress: Any, port: int, options: UDPSocketOptions
+) -> BoundDatagramSocket:
+    """Bind a datagram socket; ``None`` for the host is the IPv4 wildcard address."""
+    if hostOrAddress is None:
+        hostOrAddress = "0.0.0.0"
+    address = (
+        hostOrAddress
+        if isinstance(hostOrAddress, SocketAddress)
+        else InetSocketAddress(hostOrAddress, port)
+    )
+    family, sockaddr = resolve(address)
+    selector._checkUsable()  # resolving may have let another greenlet close the selector
+    sock = _open(family, options, lambda sock: sock.bind(sockaddr))
+    return BoundDatagramSocket(selector, sock)
+
+
+def udp_connect(
+    selector: Any,
+    remoteAddress: Any,
+    localAddress: Any,
+    options: UDPSocketOptions,
+) -> ConnectedDatagramSocket:
+    """A datagram socket connected to *remoteAddress*, bound to *localAddress* when given.
+
+    Without *localAddress* the kernel picks the local address and an ephemeral port.
+    """
+    if localAddress is None:
+        family, peer = resolve(remoteAddress)
+        here = None
+    else:
+        family, here = resolve(localAddress)
+        peer = resolve(remoteAddress, family)[1]
+
+    def setup(sock: Any) -> None:
+        if here is not None:
+            sock.bind(here)
+        sock.connect(peer)
+
+    selector._checkUsable()
+    return ConnectedDatagramSocket(selector, _open(family, options, setup), remoteAddress)
