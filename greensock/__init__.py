@@ -31,6 +31,7 @@ from .options import (
 from .selector import SelectorManager
 
 __all__ = [
+    "MAX_DATAGRAM_SIZE",
     "AcceptorOptions",
     "ByteChannel",
     "ByteReadChannel",
@@ -44,7 +45,6 @@ __all__ = [
     "Connection",
     "Datagram",
     "InetSocketAddress",
-    "MAX_DATAGRAM_SIZE",
     "PeerSocketOptions",
     "SelectorManager",
     "SocketAddress",

@@ -109,7 +109,9 @@ def bench(arguments: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse *argv* and run the chosen command."""
-    parser = argparse.ArgumentParser(prog="python -m greensock", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m greensock", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="echo server and client in one process")
     for name, helptext in (("echo", "echo server"), ("nc", "netcat-like client")):

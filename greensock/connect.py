@@ -38,9 +38,7 @@ def interleave_families(infos: list[AddrInfo]) -> list[AddrInfo]:
     return ordered
 
 
-def connect_first(
-    infos: list[AddrInfo], prepare: Callable[[Any], None]
-) -> tuple[Any, Any]:
+def connect_first(infos: list[AddrInfo], prepare: Callable[[Any], None]) -> tuple[Any, Any]:
     """Connect to the first of *infos* that accepts; return ``(gevent socket, sockaddr)``.
 
     *prepare* gets each new socket before it connects (to set options). Attempts run in
@@ -54,7 +52,7 @@ def connect_first(
         # One address (a numeric host, a Unix path): no race to run, connect right here.
         try:
             return _open(ordered[0], prepare), ordered[0][4]
-        except Exception as exc:  # noqa: BLE001 - re-raised with the attempts listed
+        except Exception as exc:
             exc.exceptions = [exc]  # type: ignore[attr-defined]
             raise
     errors: list[BaseException | None] = [None] * len(ordered)

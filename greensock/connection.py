@@ -17,7 +17,7 @@ class Connection:
 
     __slots__ = ("input", "output", "socket")
 
-    def __init__(self, socket: Any, input: Any, output: Any) -> None:  # noqa: A002 - ktor's name
+    def __init__(self, socket: Any, input: Any, output: Any) -> None:
         self.socket = socket
         self.input = input
         self.output = output

@@ -132,8 +132,8 @@ class IJob(Interface):
         pumping and fails its channel with ``cause`` (a ``ClosedChannelException`` when none
         was given: a channel failed with ``GreenletExit`` would silently end the greenlet that
         reads it); completion handlers receive ``cause``, or a ``gevent.GreenletExit`` (the
-        cancellation itself, like ktor's ``CancellationException``) when none was given. Cancelling a
-        ``socketContext`` closes its socket.
+        cancellation itself, like ktor's ``CancellationException``) when none was given.
+        Cancelling a ``socketContext`` closes its socket.
         """
 
     def invokeOnCompletion(handler: _CauseHandler) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Iterator
-from types import TracebackType
 from typing import Any
 
 import gevent
@@ -13,6 +12,7 @@ from zope.interface import implementer
 
 from .errors import ClosedChannelException
 from .interfaces import ISelectorManager
+from .lifecycle import Closeable
 
 __all__ = ["SelectorManager", "default_selector"]
 
@@ -23,7 +23,7 @@ SCRATCH_SIZE = 65536
 
 
 @implementer(ISelectorManager)
-class SelectorManager:
+class SelectorManager(Closeable):
     """Owns the sockets built through it; bound to the gevent hub of the thread that made it.
 
     :meth:`close` closes every one of them (greenlets blocked on them wake with
@@ -105,17 +105,6 @@ class SelectorManager:
             gevent.get_hub().loop.run_callback(self._interrupt, caller)
         for sock in list(self._sockets.values()):
             sock.close()
-
-    def __enter__(self) -> SelectorManager:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 _defaults: weakref.WeakKeyDictionary[Any, SelectorManager] = weakref.WeakKeyDictionary()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import socket as stdsocket
-from types import TracebackType
 from typing import Any
 
 import gevent
@@ -31,6 +30,7 @@ from .errors import (
 )
 from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
+from .lifecycle import SocketLifecycle
 from .reading import ByteReadOperations
 from .writing import ByteWriteOperations
 
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 #: Unflushed bytes a socket write channel holds before it flushes by itself (SPEC section 6).
 WRITE_CAPACITY = 65536
-
 
 
 @implementer(IByteReadChannel)
@@ -141,7 +140,7 @@ class SocketWriteChannel(ByteWriteOperations):
         return True
 
 
-class StreamSocket:
+class StreamSocket(SocketLifecycle):
     """A connected stream socket (TCP over IPv4/IPv6, or Unix): channels, attachments, close.
 
     :attr:`lingerTimeout` bounds how long :meth:`close` keeps sending bytes already written
@@ -206,8 +205,10 @@ class StreamSocket:
 
     def __repr__(self) -> str:
         state = "closed" if self.isClosed else "closing" if self._closing else "open"
-        local = self._localAddress if self._localAddress is not None or self._fdClosed else (
-            self.localAddress
+        local = (
+            self._localAddress
+            if self._localAddress is not None or self._fdClosed
+            else (self.localAddress)
         )
         return f"<{type(self).__name__} {local} -> {self.remoteAddress} {state}>"
 
@@ -308,10 +309,6 @@ class StreamSocket:
         """True once the socket is fully closed: bytes sent, descriptor released."""
         return self._fdClosed
 
-    def awaitClosed(self, timeout: float | None = None) -> bool:
-        """Block until :attr:`isClosed`; False if *timeout* seconds passed first."""
-        return self.socketContext.join(timeout)
-
     def close(self) -> None:
         """Close without blocking for long; see SPEC section 5. Closing twice is harmless."""
         if self._closing:
@@ -358,24 +355,6 @@ class StreamSocket:
             log.debug("%r: could not take the attached channel's bytes: %s", self, exc)
         job.cancel(ClosedWriteChannelException("the socket was closed"))
         return rest
-
-    def dispose(self) -> None:
-        """:meth:`close`, swallowing errors."""
-        try:
-            self.close()
-        except Exception:
-            log.debug("error while disposing %r", self, exc_info=True)
-
-    def __enter__(self) -> StreamSocket:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
         """Send *data*, then half-close (or close): at once, or from a drain greenlet."""

@@ -6,7 +6,6 @@ import contextlib
 import os
 import socket as stdsocket
 from collections.abc import Iterator
-from types import TracebackType
 from typing import Any
 
 import gevent
@@ -30,6 +29,7 @@ from .errors import (
 )
 from .interfaces import IServerSocket, ISocket
 from .jobs import Job
+from .lifecycle import SocketLifecycle
 from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
 from .stream import StreamSocket
 
@@ -42,7 +42,7 @@ class TcpSocket(StreamSocket):
 
 
 @implementer(IServerSocket)
-class ServerSocket:
+class ServerSocket(SocketLifecycle):
     """A listening socket; :meth:`accept` (or iteration) yields connected sockets."""
 
     def __init__(self, selector: Any, sock: Any, unixPath: str | None) -> None:
@@ -120,26 +120,6 @@ class ServerSocket:
         self._selector._unregister(self)
         self.socketContext._complete(None)
 
-    def dispose(self) -> None:
-        """:meth:`close`, swallowing errors."""
-        with contextlib.suppress(Exception):
-            self.close()
-
-    def awaitClosed(self, timeout: float | None = None) -> bool:
-        """Block until closed; False if *timeout* seconds passed first."""
-        return self.socketContext.join(timeout)
-
-    def __enter__(self) -> ServerSocket:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 _AF_UNIX = getattr(stdsocket, "AF_UNIX", None)
 
@@ -160,9 +140,7 @@ def _target(hostOrAddress: Any, port: int | None) -> SocketAddress:
         if port is None:
             raise TypeError("a port is needed with a host name")
         return InetSocketAddress(hostOrAddress, port)
-    raise TypeError(
-        f"expected a host name or a SocketAddress, got {type(hostOrAddress).__name__}"
-    )
+    raise TypeError(f"expected a host name or a SocketAddress, got {type(hostOrAddress).__name__}")
 
 
 def tcp_connect(

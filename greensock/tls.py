@@ -29,8 +29,14 @@ _RECORD = 16384
 class TlsSocket(StreamSocket):
     """A TLS connection over a stream socket; ``tls()`` on it starts TLS inside TLS."""
 
-    def __init__(self, plain: StreamSocket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
-                 outgoing: ssl.MemoryBIO, cipher: bytearray) -> None:
+    def __init__(
+        self,
+        plain: StreamSocket,
+        tls: ssl.SSLObject,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        cipher: bytearray,
+    ) -> None:
         self._tls = tls
         self._incoming = incoming
         self._outgoing = outgoing
@@ -120,8 +126,9 @@ class _HandshakeChannel:
     _cause: BaseException | None = None
 
 
-def _handshake(plain: StreamSocket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
-               outgoing: ssl.MemoryBIO) -> bytearray:
+def _handshake(
+    plain: StreamSocket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO
+) -> bytearray:
     """Run the handshake over *plain*'s own transfers; return ciphertext not yet sent."""
     cipher = bytearray()
     channel = _HandshakeChannel()
@@ -167,10 +174,16 @@ def start_tls(
     if serverName is None and not serverSide:
         serverName = plain._hostname
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_side=serverSide,
-                           server_hostname=None if serverSide else serverName)
+    tls = context.wrap_bio(
+        incoming,
+        outgoing,
+        server_side=serverSide,
+        server_hostname=None if serverSide else serverName,
+    )
     try:
-        with gevent.Timeout(timeout, SocketTimeoutException(f"TLS handshake took over {timeout} s")):
+        with gevent.Timeout(
+            timeout, SocketTimeoutException(f"TLS handshake took over {timeout} s")
+        ):
             cipher = _handshake(plain, tls, incoming, outgoing)
     except ssl.SSLError:
         plain.close()
@@ -194,6 +207,7 @@ def start_tls_connection(
             "unread plaintext is buffered in the connection's input; read it before tls()"
         )
     connection.output.flush()
-    secure = start_tls(connection.socket, context, serverName, serverSide, timeout,
-                       channelsChecked=True)
+    secure = start_tls(
+        connection.socket, context, serverName, serverSide, timeout, channelsChecked=True
+    )
     return secure.connection()

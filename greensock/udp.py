@@ -19,12 +19,11 @@ Every OS error of a transfer goes through :meth:`DatagramSocket._failure`.
 from __future__ import annotations
 
 import errno
-from abc import ABC, abstractmethod
 import ipaddress
 import logging
 import socket as stdsocket
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import Any
 
 import gevent
@@ -52,6 +51,7 @@ from .interfaces import (
     IDatagramSendChannel,
 )
 from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
+from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
 from .stream import SocketReadChannel, SocketWriteChannel
@@ -215,7 +215,7 @@ class DatagramSendChannel:
 # -- the sockets ----------------------------------------------------------------------------
 
 
-class DatagramSocket(ABC):
+class DatagramSocket(SocketLifecycle):
     """What bound and connected datagram sockets share.
 
     ``receive``/``send`` block only the calling greenlet. One greenlet at a time may block
@@ -438,10 +438,6 @@ class DatagramSocket(ABC):
         """True once closed; closing a datagram socket is immediate."""
         return self._closed
 
-    def awaitClosed(self, timeout: float | None = None) -> bool:
-        """Block until :attr:`isClosed`; False if *timeout* seconds passed first."""
-        return self.socketContext.join(timeout)
-
     def close(self) -> None:
         """Close at once; closing twice is harmless.
 
@@ -478,26 +474,6 @@ class DatagramSocket(ABC):
         # socketContext completes exactly once, with the close's cause, and runs a handler
         # registered after completion at once: the contract of invokeOnClose.
         self.socketContext.invokeOnCompletion(handler)
-
-    def dispose(self) -> None:
-        """:meth:`close`, swallowing errors."""
-        try:
-            self.close()
-        except Exception:
-            log.debug("error while disposing %r", self, exc_info=True)
-
-    def __enter__(self) -> DatagramSocket:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- the byte-stream view --------------------------------------------------------------
 
     def _checkOpen(self) -> None:
         if self._closed:

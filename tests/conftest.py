@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 
 import gevent
 import pytest
+from markers import has_ipv6_loopback, has_unix_sockets
 
 import greensock
 
@@ -39,23 +39,6 @@ SOCKET_KINDS = ("tcp", "tcp6", "unix")
 PIPE_KINDS = ("memory", "tcp", "unix")
 #: Kinds of read channel over fixed content (``make_source``).
 SOURCE_KINDS = ("content", "memory", "tcp", "unix")
-
-
-def has_ipv6_loopback() -> bool:
-    """True when a socket can be bound to ::1 on this machine."""
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-def has_unix_sockets() -> bool:
-    """True when this platform has Unix domain sockets."""
-    return hasattr(socket, "AF_UNIX")
 
 
 def _skip_if_unavailable(kind: str) -> None:
@@ -227,3 +210,10 @@ __all__ = [
     "open_pair",
     "settle",
 ]
+
+
+@pytest.fixture
+def unix_dir() -> Iterator[Path]:
+    """A short temporary directory for Unix socket files (sun_path holds ~108 bytes)."""
+    with tempfile.TemporaryDirectory(prefix="gs") as directory:
+        yield Path(directory)

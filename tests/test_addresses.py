@@ -7,11 +7,10 @@ import pathlib
 import pickle
 import socket
 import sys
-import tempfile
-from collections.abc import Iterator
 
 import pytest
 from gevent import socket as gsocket
+from markers import needs_ipv6, needs_unix
 
 from greensock.addresses import (
     InetSocketAddress,
@@ -24,35 +23,9 @@ from greensock.addresses import (
 
 LOOPBACK6 = b"\x00" * 15 + b"\x01"
 
-needs_unix = pytest.mark.skipif(
-    not hasattr(socket, "AF_UNIX"), reason="this platform has no Unix domain sockets"
-)
 needs_linux = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the abstract namespace is Linux only"
 )
-
-
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(
-    not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)"
-)
-
-
-@pytest.fixture
-def unix_dir() -> Iterator[pathlib.Path]:
-    # sun_path holds about 108 bytes: pytest's tmp_path can be longer than that.
-    with tempfile.TemporaryDirectory(prefix="gs") as directory:
-        yield pathlib.Path(directory)
 
 
 # --- SocketAddress ------------------------------------------------------------------------

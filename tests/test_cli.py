@@ -12,7 +12,10 @@ import pytest
 def test_demo_prints_the_exchange_and_exits_0() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "greensock", "demo"],
-        capture_output=True, text=True, timeout=50, check=False,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "client: got 'HELLO, GREENSOCK'" in done.stdout
@@ -31,7 +34,8 @@ def test_nc_talks_to_echo_server() -> None:
     serving = gevent.spawn(_serve, server, False)
     client = gevent.subprocess.Popen(
         [sys.executable, "-m", "greensock", "nc", "127.0.0.1", str(server.port)],
-        stdin=gevent.subprocess.PIPE, stdout=gevent.subprocess.PIPE,
+        stdin=gevent.subprocess.PIPE,
+        stdout=gevent.subprocess.PIPE,
     )
     out, _ = client.communicate(b"one\ntwo\n", timeout=50)
     serving.kill()

@@ -8,12 +8,12 @@ import pickle
 import socket
 import struct
 import sys
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from gevent import socket as gsocket
+from markers import needs_ipv6, needs_unix
 
 from greensock.options import (
     AcceptorOptions,
@@ -35,27 +35,8 @@ KINDS = [
     UDPSocketOptions,
 ]
 
-needs_unix = pytest.mark.skipif(
-    not hasattr(socket, "AF_UNIX"), reason="this platform has no Unix domain sockets"
-)
 needs_linux = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="asserts Linux socket behaviour"
-)
-
-
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(
-    not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)"
 )
 
 
@@ -474,13 +455,6 @@ def tcp4() -> Iterator[Any]:
 def udp4() -> Iterator[Any]:
     with gsocket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         yield sock
-
-
-@pytest.fixture
-def unix_dir() -> Iterator[pathlib.Path]:
-    # sun_path holds about 108 bytes: pytest's tmp_path can be longer than that.
-    with tempfile.TemporaryDirectory(prefix="gs") as directory:
-        yield pathlib.Path(directory)
 
 
 def test_defaults_leave_a_TCP_client_socket_as_the_system_made_it(tcp4: Any) -> None:

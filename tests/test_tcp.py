@@ -20,6 +20,7 @@ import gevent
 import pytest
 from gevent import socket as gsocket
 from gevent.event import Event
+from markers import has_ipv6_loopback, needs_ipv6, needs_unix
 from zope.interface.verify import verifyObject
 
 from greensock import (
@@ -39,25 +40,6 @@ from greensock import (
 from greensock.connect import STAGGER, connect_first, interleave_families, resolve
 from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWriterJob
 from greensock.tcp import ServerSocket, TcpSocket
-
-
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(
-    not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine"
-)
-needs_unix = pytest.mark.skipif(
-    not UnixSocketAddress.isSupported(), reason="this platform has no Unix domain sockets"
-)
 
 LOCAL = "127.0.0.1"
 
@@ -1011,7 +993,7 @@ def test_connect_first_falls_back_at_once_when_an_address_refuses(
     raw: Callable[..., Any],
 ) -> None:
     _listener, port = raw_listener(raw)
-    if _has_ipv6_loopback():
+    if has_ipv6_loopback():
         # Hold the same port on ::1 without listening, so that attempt surely refuses.
         holder = raw(socket.AF_INET6)
         holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)

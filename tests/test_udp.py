@@ -18,6 +18,7 @@ from typing import Any
 import gevent
 import pytest
 from gevent import socket as gsocket
+from markers import needs_ipv6
 from zope.interface.verify import verifyObject
 
 from greensock import (
@@ -50,20 +51,6 @@ from greensock.udp import MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD, WAIT_FIRST_RUN
 pytestmark = pytest.mark.timeout(20)
 
 
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(
-    not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine"
-)
 # Broadcasting is tested on Linux only: there 127.255.255.255 is the broadcast address of
 # the loopback interface, so nothing can leave the machine. Elsewhere it may be routed out.
 needs_linux = pytest.mark.skipif(

@@ -7,7 +7,7 @@ import pytest
 from zope.interface.verify import verifyObject
 
 import greensock
-from greensock import interfaces as I  # noqa: N812 - short alias for a long list
+from greensock import interfaces as I
 
 
 @pytest.fixture
