@@ -217,3 +217,11 @@ def unix_dir() -> Iterator[Path]:
     """A short temporary directory for Unix socket files (sun_path holds ~108 bytes)."""
     with tempfile.TemporaryDirectory(prefix="gs") as directory:
         yield Path(directory)
+
+
+@pytest.fixture
+def selector() -> Iterator[greensock.SelectorManager]:
+    """A SelectorManager of the test's own; closing it closes every socket the test built."""
+    manager = greensock.SelectorManager()
+    yield manager
+    manager.close()

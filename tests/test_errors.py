@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import select
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import gevent
@@ -60,13 +59,6 @@ def test_the_two_timeouts_and_the_closed_family_are_distinct() -> None:
 
 
 # -- each row of the table, provoked ---------------------------------------------------------------
-
-
-@pytest.fixture
-def selector() -> Iterator[SelectorManager]:
-    manager = SelectorManager()
-    yield manager
-    manager.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import struct
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -44,14 +44,6 @@ from greensock.interfaces import (
 )
 
 LOCAL = "127.0.0.1"
-
-
-@pytest.fixture
-def selector() -> Iterator[SelectorManager]:
-    """A SelectorManager of the test's own, closed after it."""
-    manager = SelectorManager()
-    yield manager
-    manager.close()
 
 
 def in_thread(work: Callable[[], Any]) -> Any:

@@ -48,14 +48,6 @@ LOCAL = "127.0.0.1"
 
 
 @pytest.fixture
-def selector() -> Iterator[SelectorManager]:
-    """A SelectorManager of the test's own; closing it closes every socket the test built."""
-    manager = SelectorManager()
-    yield manager
-    manager.close()
-
-
-@pytest.fixture
 def tcp(selector: SelectorManager) -> Any:
     """A TcpSocketBuilder on the test's selector."""
     return aSocket(selector).tcp()

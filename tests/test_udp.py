@@ -69,14 +69,6 @@ WAIT = 5.0
 
 
 @pytest.fixture
-def selector() -> Iterator[SelectorManager]:
-    """A SelectorManager of the test's own; closing it closes every socket the test built."""
-    manager = SelectorManager()
-    yield manager
-    manager.close()
-
-
-@pytest.fixture
 def udp(selector: SelectorManager) -> Any:
     """A UDPSocketBuilder on the test's selector."""
     return aSocket(selector).udp()
