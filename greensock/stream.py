@@ -112,11 +112,6 @@ class SocketWriteChannel(ByteWriteOperations):
     def _waitForRoom(self) -> None:
         self._handOn()
 
-    def _handOnDirect(self, data: bytes | memoryview) -> int:
-        count = self._owner._sendNow(data, self)
-        self.totalBytesWritten += count
-        return count
-
     def _takePending(self) -> bytes:
         """Remove and return the unflushed bytes (rebinding: a blocked flush may view them)."""
         data = bytes(self._pending)
@@ -240,16 +235,6 @@ class StreamSocket(SocketLifecycle):
                     return count
                 except BlockingIOError:
                     sock._wait(sock._write_event)
-        except OSError as exc:
-            raise self._transferFailed(exc, channel) from None
-
-    def _sendNow(self, data: Any, channel: Any) -> int:
-        """Send what the kernel takes at once, without blocking; 0 when it takes nothing."""
-        try:
-            count: int = self._sock._sock.send(data)
-            return count
-        except BlockingIOError:
-            return 0
         except OSError as exc:
             raise self._transferFailed(exc, channel) from None
 

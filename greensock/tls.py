@@ -78,10 +78,6 @@ class TlsSocket(StreamSocket):
         self._cipher += self._outgoing.read()
         return count
 
-    def _sendNow(self, data: Any, channel: Any) -> int:
-        # Plaintext must go through the SSLObject: there is no shortcut to the kernel.
-        return 0
-
     def _sendBuffered(self, channel: SocketWriteChannel) -> None:
         self._cipher += self._outgoing.read()
         _push(super()._send, self._cipher, channel)

@@ -55,7 +55,6 @@ from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
 from .stream import SocketReadChannel, SocketWriteChannel
-from .writing import ByteWriteOperations
 
 __all__ = [
     "BoundDatagramSocket",
@@ -125,10 +124,6 @@ class DatagramWriteChannel(SocketWriteChannel):
     """
 
     _owner: DatagramSocket  # type: ignore[assignment]
-
-    # The stream channel lets the kernel take a prefix of a large write straight from the
-    # caller's buffer; here that prefix would leave as a datagram of its own. Take nothing.
-    _handOnDirect = ByteWriteOperations._handOnDirect
 
     def _room(self) -> int:
         return self._owner._maxPayload - len(self._pending)

@@ -58,14 +58,6 @@ class ByteWriteOperations(ABC):
     def _waitForRoom(self) -> None:
         """Block until :meth:`_room` may be positive again (called while it is not)."""
 
-    def _handOnDirect(self, data: bytes | memoryview) -> int:
-        """Hand a prefix of *data* on at once, without blocking or copying; return its length.
-
-        Called only while nothing is pending, with bytes a flush would hand on next anyway.
-        Sinks that cannot (in memory, TLS, datagrams) take nothing.
-        """
-        return 0
-
     def _handOnWithoutBlocking(self) -> None:
         """Hand the pending bytes on if that can be done without blocking; else nothing.
 
@@ -109,13 +101,6 @@ class ByteWriteOperations(ABC):
         self._checkWritable()
         total = len(data)
         room = self._room()
-        if (total >= room or self.autoFlush) and not self._pending and total:
-            # These bytes would be flushed at once: let the kernel take what it can straight
-            # from the caller's buffer, and place only the rest.
-            taken = self._handOnDirect(data)
-            if taken:
-                data = memoryview(data)[taken:]
-                total -= taken
         if total <= room:
             # The common case, one copy and no loop: it all fits.
             self._pending += data
