@@ -216,25 +216,21 @@ class StreamSocket(SocketLifecycle):
 
     def _receive(self, view: Any, channel: Any) -> int:
         sock = self._sock
-        try:
-            while True:
-                try:
-                    count: int = sock._sock.recv_into(view)
-                    return count
-                except BlockingIOError:
-                    sock._wait(sock._read_event)
-        except OSError as exc:
-            raise self._transferFailed(exc, channel) from None
+        return self._transfer(sock._sock.recv_into, view, sock._read_event, channel)
 
     def _send(self, view: Any, channel: Any) -> int:
         sock = self._sock
+        return self._transfer(sock._sock.send, view, sock._write_event, channel)
+
+    def _transfer(self, call: Any, view: Any, event: Any, channel: Any) -> int:
+        """``call(view)`` on the kernel socket, parking on *event* while it would block."""
         try:
             while True:
                 try:
-                    count: int = sock._sock.send(view)
+                    count: int = call(view)
                     return count
                 except BlockingIOError:
-                    sock._wait(sock._write_event)
+                    self._sock._wait(event)
         except OSError as exc:
             raise self._transferFailed(exc, channel) from None
 
@@ -243,11 +239,14 @@ class StreamSocket(SocketLifecycle):
 
     def _transferFailed(self, exc: OSError, channel: Any) -> BaseException:
         """What a failed recv/send raises; kernel failures fail the whole connection."""
+        cause: BaseException | None = channel._cause
+        if cause is not None:
+            # The channel failed already (cancelled, or the connection died): one error for
+            # everyone. A reset may wake both sides with errors of their own (ECONNRESET,
+            # EPIPE); the first one to arrive is the connection's. Shared with the greenlet
+            # that failed first: do not extend its traceback.
+            return cause.with_traceback(None)
         if closed_by_another_greenlet(exc):
-            cause: BaseException | None = channel._cause
-            if cause is not None:
-                # Shared with the greenlet that failed first: do not extend its traceback.
-                return cause.with_traceback(None)
             if isinstance(channel, SocketReadChannel):
                 return ClosedReadChannelException("the socket was closed")
             return ClosedWriteChannelException("the socket was closed")
