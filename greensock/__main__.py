@@ -94,8 +94,17 @@ def netcat(host: str, port: int) -> int:
 
 def bench(arguments: Sequence[str]) -> int:
     """Run scripts/bench.py with *arguments* (needs a source checkout)."""
-    script = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
-    if not script.is_file():
+    # Beside the package in a checkout or an editable install; else the checkout we stand in.
+    places = (Path(__file__).resolve().parent.parent, Path.cwd())
+    script = next(
+        (
+            place / "scripts" / "bench.py"
+            for place in places
+            if (place / "scripts/bench.py").is_file()
+        ),
+        None,
+    )
+    if script is None:
         print("bench: scripts/bench.py not found; run from a source checkout", file=sys.stderr)
         return 2
     sys.argv = [os.fspath(script), *arguments]

@@ -42,3 +42,16 @@ def test_nc_talks_to_echo_server() -> None:
     server.close()
     assert out == b"ONE\nTWO\n"
     assert client.returncode == 0
+
+
+@pytest.mark.timeout(60)
+def test_bench_command_reaches_the_benchmark() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "greensock", "bench", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--workloads" in done.stdout and "--quick" in done.stdout
