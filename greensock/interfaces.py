@@ -607,7 +607,9 @@ class IABoundSocket(Interface):
 
     localAddress = Attribute(
         """The local ``SocketAddress``: an ``InetSocketAddress`` with the numeric host for an
-        IP socket, a ``UnixSocketAddress`` for a Unix one."""
+        IP socket, a ``UnixSocketAddress`` for a Unix one. A stream socket reads it from the
+        kernel on first use and keeps it; read for the first time after the socket closed,
+        it raises ``ClosedChannelException``."""
     )
 
 

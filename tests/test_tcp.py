@@ -245,6 +245,20 @@ def test_bind_without_address_is_the_wildcard_on_an_ephemeral_port(
 
 
 @pytest.mark.timeout(10)
+def test_localAddress_read_once_stays_readable_after_close(tcp: Any) -> None:
+    server = tcp.bind(LOCAL, 0)
+    client = tcp.connect(LOCAL, server.port)
+    accepted = server.accept(timeout=5)
+    local = client.localAddress
+    assert local == InetSocketAddress(LOCAL, local.port) and local == accepted.remoteAddress
+    client.close()
+    accepted.close()
+    assert client.localAddress == local  # kept from before the close
+    with pytest.raises(ClosedChannelException):
+        accepted.localAddress  # noqa: B018 - first read after the close: the fd is gone
+
+
+@pytest.mark.timeout(10)
 def test_port_is_the_bound_port(tcp: Any) -> None:
     with socket.socket() as probe:  # find a free port, then free it
         probe.bind((LOCAL, 0))
