@@ -233,6 +233,12 @@ def _collect_options(cls: type) -> dict[str, _Option[Any, Any]]:
     return options
 
 
+def _install_options(cls: Any) -> None:
+    """Give an options kind its table of options and of their defaults."""
+    cls._OPTIONS = _collect_options(cls)
+    cls._DEFAULTS = {name: opt.default for name, opt in cls._OPTIONS.items()}
+
+
 # --- the kinds ---------------------------------------------------------------------------
 
 
@@ -254,6 +260,7 @@ class SocketOptions:
 
     _values: dict[str, Any]
     _OPTIONS: ClassVar[dict[str, _Option[Any, Any]]]
+    _DEFAULTS: ClassVar[dict[str, Any]]
 
     AcceptorOptions: ClassVar[type[AcceptorOptions]]
     PeerSocketOptions: ClassVar[type[PeerSocketOptions]]
@@ -280,12 +287,11 @@ class SocketOptions:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._OPTIONS = _collect_options(cls)
+        _install_options(cls)
 
     def __init__(self, **options: object) -> None:
-        object.__setattr__(
-            self, "_values", {name: opt.default for name, opt in self._OPTIONS.items()}
-        )
+        # Defaults are immutable values: one shallow copy of the class's dict is a fresh set.
+        object.__setattr__(self, "_values", dict(self._DEFAULTS))
         if options:
             configure_options(self, values=options)
 
@@ -306,9 +312,10 @@ class SocketOptions:
         if not (isinstance(kind, type) and issubclass(kind, SocketOptions)):
             raise TypeError(f"kind must be a SocketOptions class, not {kind!r}")
         converted = kind()
-        for name in converted._OPTIONS:
-            if name in self._values:
-                converted._values[name] = self._values[name]
+        mine = self._values
+        theirs = converted._values
+        for name in theirs.keys() & mine.keys():
+            theirs[name] = mine[name]
         return converted
 
     # Hidden from type checkers, which then flag a misspelt option statically too.
@@ -403,7 +410,7 @@ class UDPSocketOptions(PeerSocketOptions):
     )
 
 
-SocketOptions._OPTIONS = _collect_options(SocketOptions)
+_install_options(SocketOptions)
 _KINDS: tuple[type[SocketOptions], ...] = (
     SocketOptions,
     AcceptorOptions,
