@@ -237,13 +237,7 @@ class ByteWriteOperations(ABC):
         if cause is not None:
             raise cause.with_traceback(None)
         if self._pending:
-            if self._writeBusy:
-                raise ConcurrentIOException(_WRITE_BUSY)
-            self._writeBusy = True
-            try:
-                self._handOn()
-            finally:
-                self._writeBusy = False
+            self._blocking(self._handOn)
 
     def flushAndClose(self) -> None:
         """Flush, then close normally."""
