@@ -17,6 +17,8 @@ _C = TypeVar("_C", bound="Closeable")
 class Closeable(ABC):
     """An object with ``close()``: ``dispose()`` swallows its errors, ``with`` calls it."""
 
+    __slots__ = ()
+
     @abstractmethod
     def close(self) -> Any:
         """Close; closing twice is harmless."""
@@ -42,6 +44,8 @@ class Closeable(ABC):
 
 class SocketLifecycle(Closeable):
     """A socket whose ``socketContext`` job completes when it is closed."""
+
+    __slots__ = ()
 
     socketContext: Any
 

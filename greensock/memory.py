@@ -8,9 +8,9 @@ from zope.interface import implementer
 
 from .interfaces import IByteChannel, IByteReadChannel
 from .parking import ParkingSpot
-from .reading import ByteReadOperations
+from .reading import READ_STATE, ByteReadOperations
 from .views import check_size
-from .writing import ByteWriteOperations
+from .writing import WRITE_STATE, ByteWriteOperations
 
 __all__ = ["ByteChannel", "ByteReadChannel", "ContentReadChannel"]
 
@@ -24,6 +24,16 @@ class ByteChannel(ByteReadOperations, ByteWriteOperations):
     unless the blocked reader needs more than that for its read to complete: then the
     buffer may grow as far as that read needs, and no further.
     """
+
+    __slots__ = (
+        "_cause",
+        *READ_STATE,
+        *WRITE_STATE,
+        "capacity",
+        "_readerNeed",
+        "_readerSpot",
+        "_writerSpot",
+    )
 
     def __init__(self, autoFlush: bool = False, capacity: int = 65536) -> None:
         if check_size(capacity, "capacity") == 0:
@@ -113,6 +123,8 @@ class ByteChannel(ByteReadOperations, ByteWriteOperations):
 @implementer(IByteReadChannel)
 class ContentReadChannel(ByteReadOperations):
     """A read channel that yields fixed content, then end of stream."""
+
+    __slots__ = ("_cause", *READ_STATE)
 
     def __init__(self, content: bytes) -> None:
         self._initReading()

@@ -25,7 +25,7 @@ from .errors import (
 )
 from .views import byte_view, check_size, number_format
 
-__all__ = ["ByteReadOperations", "TextSink"]
+__all__ = ["READ_STATE", "ByteReadOperations", "TextSink"]
 
 #: "As much as the data makes it need": what an unbounded search asks the source for.
 UNBOUNDED = sys.maxsize
@@ -61,8 +61,25 @@ class ByteWriteTarget(Protocol):
         """Close, normally or with *cause*."""
 
 
+#: What a mixin's ``__slots__`` holds when its fields belong to the concrete classes.
+FIELDS_OF_SUBCLASSES: tuple[str, ...] = ()
+
+#: The fields :meth:`ByteReadOperations._initReading` sets, besides ``_cause`` (which a
+#: channel with both sides shares): what a concrete channel's ``__slots__`` lists.
+READ_STATE = ("_buf", "_eof", "_readBusy", "totalBytesRead")
+
+
 class ByteReadOperations(ABC):
-    """The read side of a byte channel; subclasses implement :meth:`_fill` and :meth:`_abort`."""
+    """The read side of a byte channel; subclasses implement :meth:`_fill` and :meth:`_abort`.
+
+    Concrete channels declare ``__slots__`` with :data:`READ_STATE` (and ``_cause``): one
+    object per channel, its fields inline, is what keeps 10,000 connections cache-friendly.
+    """
+
+    # Empty: the fields (READ_STATE) are slots of each concrete channel, as no class can have
+    # two bases with slots of their own. A name, not a literal: mypy then leaves the field
+    # assignments of these methods to the concrete classes.
+    __slots__ = FIELDS_OF_SUBCLASSES
 
     _buf: bytearray
     #: The failure reads raise once the channel was cancelled, closed locally or failed.

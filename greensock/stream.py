@@ -31,20 +31,32 @@ from .errors import (
 from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
-from .reading import ByteReadOperations
-from .writing import ByteWriteOperations
+from .reading import READ_STATE, ByteReadOperations
+from .writing import WRITE_STATE, ByteWriteOperations
 
-__all__ = ["SocketReadChannel", "SocketWriteChannel", "StreamSocket"]
+__all__ = [
+    "LINGER_TIMEOUT",
+    "WRITE_CAPACITY",
+    "SocketReadChannel",
+    "SocketWriteChannel",
+    "StreamSocket",
+]
 
 log = logging.getLogger(__name__)
 
 #: Unflushed bytes a socket write channel holds before it flushes by itself (SPEC section 6).
 WRITE_CAPACITY = 65536
 
+#: Seconds close() keeps sending already-written bytes to a peer that does not read, unless
+#: the socket's own ``lingerTimeout`` says otherwise.
+LINGER_TIMEOUT = 60.0
+
 
 @implementer(IByteReadChannel)
 class SocketReadChannel(ByteReadOperations):
     """The read channel of a stream socket: bytes come from the kernel on the reader's greenlet."""
+
+    __slots__ = ("_cause", *READ_STATE, "_owner")
 
     def __init__(self, owner: StreamSocket) -> None:
         self._initReading()
@@ -88,6 +100,8 @@ class SocketReadChannel(ByteReadOperations):
 @implementer(IByteWriteChannel)
 class SocketWriteChannel(ByteWriteOperations):
     """The write channel of a stream socket: ``flush`` returns once the kernel took every byte."""
+
+    __slots__ = ("_cause", *WRITE_STATE, "_owner")
 
     def __init__(self, owner: StreamSocket, autoFlush: bool) -> None:
         self._initWriting(autoFlush)
@@ -138,21 +152,44 @@ class SocketWriteChannel(ByteWriteOperations):
 class StreamSocket(SocketLifecycle):
     """A connected stream socket (TCP over IPv4/IPv6, or Unix): channels, attachments, close.
 
-    :attr:`lingerTimeout` bounds how long :meth:`close` keeps sending bytes already written
-    in the background before it gives up and closes anyway.
+    :attr:`lingerTimeout` (seconds, :data:`LINGER_TIMEOUT` unless set on the socket) bounds
+    how long :meth:`close` keeps sending bytes already written in the background before it
+    gives up and closes anyway.
     """
 
-    #: Seconds close() keeps sending already-written bytes to a peer that does not read.
-    lingerTimeout: float = 60.0
-    #: The host name given to connect: the default ``serverName`` of ``tls()``.
-    _hostname: str | None = None
-    #: ``lingerSeconds=0`` was asked (SO_LINGER on, 0 s): close() resets the connection.
-    #: Shutting down first would send FIN, and the peer would read a clean end of stream.
-    _resetOnClose: bool = False
-    #: Why the socket closed (None for a normal close); what a late socketContext reports.
-    _closeCause: BaseException | None = None
+    # Fields inline in the object, no per-instance dict: 10,000 connections touch fewer
+    # cache lines and hold less memory.
+    __slots__ = (
+        "_closeAfterDrain",
+        "_closeCause",
+        "_closing",
+        "_context",
+        "_drainer",
+        "_fdClosed",
+        "_hostname",
+        "_localAddress",
+        "_readOpened",
+        "_reader",
+        "_resetOnClose",
+        "_scratch",
+        "_selector",
+        "_sock",
+        "_writeOpened",
+        "_writePump",
+        "_writer",
+        "lingerTimeout",
+        "remoteAddress",
+    )
 
     def __init__(self, selector: Any, sock: Any, remote: SocketAddress | None = None) -> None:
+        self.lingerTimeout: float = LINGER_TIMEOUT
+        #: The host name given to connect: the default ``serverName`` of ``tls()``.
+        self._hostname: str | None = None
+        #: ``lingerSeconds=0`` was asked (SO_LINGER on, 0 s): close() resets the connection.
+        #: Shutting down first would send FIN, and the peer would read a clean end of stream.
+        self._resetOnClose = False
+        #: Why the socket closed (None for a normal close); what a late socketContext reports.
+        self._closeCause: BaseException | None = None
         self._selector = selector
         self._sock = sock
         self._scratch: memoryview = selector._scratch
@@ -230,7 +267,10 @@ class StreamSocket(SocketLifecycle):
                     count: int = call(view)
                     return count
                 except BlockingIOError:
-                    self._sock._wait(event)
+                    pass
+                # Outside the handler: a greenlet parked inside it would keep the exception
+                # and its traceback alive, per idle connection, for as long as it waits.
+                self._sock._wait(event)
         except OSError as exc:
             raise self._transferFailed(exc, channel) from None
 

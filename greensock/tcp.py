@@ -40,6 +40,8 @@ __all__ = ["ServerSocket", "TcpSocket", "tcp_bind", "tcp_connect"]
 class TcpSocket(StreamSocket):
     """A connected TCP or Unix stream socket."""
 
+    __slots__ = ()
+
 
 @implementer(IServerSocket)
 class ServerSocket(SocketLifecycle):

@@ -29,6 +29,8 @@ _RECORD = 16384
 class TlsSocket(StreamSocket):
     """A TLS connection over a stream socket; ``tls()`` on it starts TLS inside TLS."""
 
+    __slots__ = ("_cipher", "_incoming", "_notified", "_outgoing", "_tls")
+
     def __init__(
         self,
         plain: StreamSocket,

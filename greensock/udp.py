@@ -98,6 +98,8 @@ class DatagramReadChannel(SocketReadChannel):
     fails it with ClosedReadChannelException.
     """
 
+    __slots__ = ()
+
     _owner: DatagramSocket  # type: ignore[assignment]
 
     # The stream channel receives straight into the caller's memory; a datagram longer than
@@ -122,6 +124,8 @@ class DatagramWriteChannel(SocketWriteChannel):
     over IPv6), so that flushing by itself when full still sends one datagram. Closing it
     normally sends what is pending; the socket keeps receiving.
     """
+
+    __slots__ = ()
 
     _owner: DatagramSocket  # type: ignore[assignment]
 

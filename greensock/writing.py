@@ -14,16 +14,30 @@ from types import TracebackType
 from typing import Any
 
 from .errors import ClosedWriteChannelException, ConcurrentIOException
+from .reading import FIELDS_OF_SUBCLASSES
 from .views import byte_view, number_format
 
-__all__ = ["ByteWriteOperations"]
+__all__ = ["WRITE_STATE", "ByteWriteOperations"]
 
 _WRITE_BUSY = "another greenlet is already blocked writing this channel"
 _INT_WIDTHS = {"b": 8, "h": 16, "i": 32, "q": 64}
 
 
+#: The fields :meth:`ByteWriteOperations._initWriting` sets, besides ``_cause`` (which a
+#: channel with both sides shares): what a concrete channel's ``__slots__`` lists.
+WRITE_STATE = ("_pending", "_writeClosed", "_writeBusy", "autoFlush", "totalBytesWritten")
+
+
 class ByteWriteOperations(ABC):
-    """The write side of a byte channel; subclasses implement the sink contract and close()."""
+    """The write side of a byte channel; subclasses implement the sink contract and close().
+
+    Concrete channels declare ``__slots__`` with :data:`WRITE_STATE` (and ``_cause``).
+    """
+
+    # Empty: the fields (WRITE_STATE) are slots of each concrete channel, as no class can have
+    # two bases with slots of their own. A name, not a literal: mypy then leaves the field
+    # assignments of these methods to the concrete classes.
+    __slots__ = FIELDS_OF_SUBCLASSES
 
     _pending: bytearray
     #: The failure writes raise once the channel failed (shared with the read side in memory).

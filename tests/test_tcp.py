@@ -39,6 +39,7 @@ from greensock import (
 )
 from greensock.connect import STAGGER, connect_first, interleave_families, resolve
 from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWriterJob
+from greensock.stream import LINGER_TIMEOUT
 from greensock.tcp import ServerSocket, TcpSocket
 
 LOCAL = "127.0.0.1"
@@ -470,6 +471,29 @@ def test_close_returns_at_once_and_written_bytes_still_reach_a_slow_peer(
     assert output.totalBytesWritten == len(data)  # the drained ones count too
 
 
+@pytest.mark.timeout(30)
+def test_close_gives_up_on_a_peer_that_never_reads_after_lingerTimeout(
+    tcp: Any, raw: Callable[..., Any]
+) -> None:
+    listener, port = raw_listener(raw, SO_RCVBUF=4096)
+    client = tcp.connect(LOCAL, port, configure={"sendBufferSize": 4096})
+    peer, _ = listener.accept()
+    assert client.lingerTimeout == LINGER_TIMEOUT == 60.0
+    client.lingerTimeout = 0.3  # this socket only
+    output = client.openWriteChannel()
+    unflushed = 60 * 1024  # under the channel's 64 KiB, over what both kernel buffers hold
+    output.writeFully(bytes(unflushed))
+    started = time.monotonic()
+    client.close()
+    assert not client.isClosed  # draining to a peer that does not read
+    assert client.awaitClosed(10) is True
+    assert 0.25 < time.monotonic() - started < 5
+    assert output.totalBytesWritten < unflushed  # what never left is not counted
+    with tcp.connect(LOCAL, port) as other:
+        assert other.lingerTimeout == LINGER_TIMEOUT  # the others keep the default
+    peer.close()
+
+
 @pytest.mark.timeout(10)
 def test_close_with_nothing_to_send_is_closed_at_once(tcp: Any) -> None:
     _, client, accepted = connected_pair(tcp)
@@ -562,14 +586,24 @@ def test_closing_twice_is_harmless(tcp: Any) -> None:
 @pytest.mark.timeout(10)
 def test_dispose_swallows_errors_from_close(tcp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     server, client, _ = connected_pair(tcp)
+    failing = (server, client)
+    attempts: list[Any] = []
 
-    def failing_close() -> None:
-        raise OSError(errno.EIO, "simulated failure while closing")
+    def failing_close(real: Any) -> Any:
+        def close(self: Any) -> None:
+            if self in failing:
+                attempts.append(self)
+                raise OSError(errno.EIO, "simulated failure while closing")
+            real(self)
 
-    monkeypatch.setattr(client, "close", failing_close)
-    monkeypatch.setattr(server, "close", failing_close)
+        return close
+
+    # On the classes: sockets have no per-instance dict to patch (their fields are slots).
+    for cls in {type(server), type(client)}:
+        monkeypatch.setattr(cls, "close", failing_close(cls.close))
     client.dispose()
     server.dispose()
+    assert attempts == [client, server]
 
 
 @pytest.mark.timeout(10)
