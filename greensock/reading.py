@@ -273,16 +273,19 @@ class ByteReadOperations(ABC):
         """Read one byte; any value but 0 is True."""
         return bool(self._readNumber("B", byteOrder))
 
-    def _lineBounds(self, limit: int | None) -> tuple[int, int] | None:
-        """Block until a whole line is buffered: (line length, terminator length).
+    def _peekLine(self, limit: int | None) -> tuple[str, int] | None:
+        """Block until a whole line is buffered: (the line decoded, bytes it spans).
 
-        None at end of stream before any byte. Scans each byte once, however the line
-        arrives.
+        Consumes nothing; None at end of stream before any byte. Scans each byte once,
+        however the line arrives.
         """
+        if limit is not None:
+            check_size(limit, "limit")
         scanned = 0
         need = UNBOUNDED if limit is None else limit + 2
         if not self._buf and not self._more(need):
             return None
+        # Each exit of the loop sets the line's length and its terminator's.
         while True:
             buf = self._buf
             end = len(buf)
@@ -291,31 +294,25 @@ class ByteReadOperations(ABC):
             cr = buf.find(b"\r", scanned, stop if newline < 0 else newline)
             if cr >= 0:
                 if cr + 1 < end:
-                    return cr, 2 if buf[cr + 1] == _LF else 1
+                    length, terminator = cr, 2 if buf[cr + 1] == _LF else 1
+                    break
                 # A trailing CR may start CRLF: the next byte tells.
                 if not self._more(need):
-                    return cr, 1
+                    length, terminator = cr, 1
+                    break
                 scanned = cr
                 continue
             if newline >= 0:
-                return newline, 1
+                length, terminator = newline, 1
+                break
             if limit is not None and end > limit:
                 raise TooLongLineException(f"line longer than the limit of {limit} bytes")
             scanned = end
             if not self._more(need):
-                return (end, 0) if end else None
-
-    def _peekLine(self, limit: int | None) -> tuple[str, int] | None:
-        """Block until a whole line is buffered: (the line decoded, bytes it spans).
-
-        Consumes nothing; None at end of stream before any byte.
-        """
-        if limit is not None:
-            check_size(limit, "limit")
-        bounds = self._lineBounds(limit)
-        if bounds is None:
-            return None
-        length, terminator = bounds
+                if not end:
+                    return None
+                length, terminator = end, 0
+                break
         return self._buf[:length].decode("utf-8", "replace"), length + terminator
 
     def readUTF8Line(self, limit: int | None = None) -> str | None:
