@@ -81,8 +81,8 @@ class InetSocketAddress(SocketAddress):
     _port: int
 
     def __init__(self, hostname: str | bytes | bytearray, port: int) -> None:
-        object.__setattr__(self, "_hostname", _check_hostname(hostname))
-        object.__setattr__(self, "_port", _check_port(port))
+        _set(self, "_hostname", _check_hostname(hostname))
+        _set(self, "_port", _check_port(port))
 
     @property
     def hostname(self) -> str:
@@ -183,7 +183,7 @@ class UnixSocketAddress(SocketAddress):
                 f"UnixSocketAddress path {text!r} contains a NUL character; only an abstract "
                 f"name (starting with '\\0') may"
             )
-        object.__setattr__(self, "_path", text)
+        _set(self, "_path", text)
 
     @property
     def path(self) -> str:
@@ -242,7 +242,12 @@ def from_sockaddr(family: int, sockaddr: Any) -> SocketAddress:
     Raises ``ValueError`` for another family.
     """
     if family in (socket.AF_INET, socket.AF_INET6):
-        return InetSocketAddress(sockaddr[0], sockaddr[1])
+        # What the kernel reports needs none of the constructor's checks: a connect and an
+        # accept make one each, and the checks were most of their cost.
+        address = _new(InetSocketAddress)
+        _set(address, "_hostname", sockaddr[0])
+        _set(address, "_port", sockaddr[1])
+        return address
     if family == getattr(socket, "AF_UNIX", None):
         return UnixSocketAddress(sockaddr)
     raise ValueError(f"unsupported address family {family!r}")
@@ -266,6 +271,11 @@ def family_of(address: SocketAddress) -> socket.AddressFamily | None:
     raise TypeError(f"expected a SocketAddress, not {type(address).__name__}")
 
 
+# Addresses are immutable: their own __setattr__ refuses, so fields are set through object's.
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _check_hostname(hostname: object) -> str:
     if isinstance(hostname, str):
         if "\0" in hostname:
@@ -283,6 +293,8 @@ def _check_hostname(hostname: object) -> str:
 
 
 def _check_port(port: object) -> int:
+    if type(port) is int and 0 <= port <= 0xFFFF:
+        return port  # the common case, in one test
     if not isinstance(port, int) or isinstance(port, bool):
         raise TypeError(f"InetSocketAddress port must be int, not {type(port).__name__}")
     if not 0 <= port <= 0xFFFF:

@@ -55,6 +55,8 @@ class _Configurable:
         options: _O = self.options.convertedTo(kind)
         if self._noDelay and isinstance(options, TCPClientSocketOptions):
             options.noDelay = True
+        if configure is None:
+            return options
         return configure_options(options, configure)
 
 

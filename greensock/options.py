@@ -242,6 +242,11 @@ def _install_options(cls: Any) -> None:
 # --- the kinds ---------------------------------------------------------------------------
 
 
+#: The option names two kinds share, by (from, to): a builder converts up to three times
+#: per connect, and the set intersection cost more than the copying.
+_SHARED_OPTIONS: dict[tuple[type[SocketOptions], type[SocketOptions]], tuple[str, ...]] = {}
+
+
 class SocketOptions:
     """Options every socket has; what ``aSocket()``'s builder holds.
 
@@ -309,12 +314,16 @@ class SocketOptions:
         otherwise). The builders use it: ``tcp()`` converts to ``PeerSocketOptions``,
         ``connect`` to ``TCPClientSocketOptions``, and so on.
         """
-        if not (isinstance(kind, type) and issubclass(kind, SocketOptions)):
-            raise TypeError(f"kind must be a SocketOptions class, not {kind!r}")
+        shared = _SHARED_OPTIONS.get((type(self), kind))
+        if shared is None:
+            if not (isinstance(kind, type) and issubclass(kind, SocketOptions)):
+                raise TypeError(f"kind must be a SocketOptions class, not {kind!r}")
+            shared = tuple(kind._OPTIONS.keys() & self._OPTIONS.keys())
+            _SHARED_OPTIONS[type(self), kind] = shared
         converted = kind()
         mine = self._values
         theirs = converted._values
-        for name in theirs.keys() & mine.keys():
+        for name in shared:
             theirs[name] = mine[name]
         return converted
 
@@ -512,36 +521,41 @@ def apply_options(sock: socket.socket, options: SocketOptions) -> None:
     ``socketTimeout`` are for the transport. Raises ``OSError`` from the kernel, and
     ``OSError`` (``ENOPROTOOPT``) for ``reusePort`` where the platform has no SO_REUSEPORT.
     """
-    inet = sock.family in (socket.AF_INET, socket.AF_INET6)
-    tcp = inet and sock.type == socket.SOCK_STREAM
+    # The kernel socket's, under gevent's: plain ints, where gevent's properties build enums.
+    kernel = getattr(sock, "_sock", sock)
+    inet = kernel.family in (socket.AF_INET, socket.AF_INET6)
+    tcp = inet and kernel.type == socket.SOCK_STREAM
 
+    # The values by name, each kind holding exactly its own options: an option a kind lacks
+    # reads as its "not set" value below. (One dict lookup each, where the attributes and
+    # the kind tests cost a Python call apiece, on every connect.)
+    values = options._values
     if inet:
-        if options.reuseAddress or (
+        if values["reuseAddress"] or (
             tcp and isinstance(options, AcceptorOptions) and _LISTENERS_REUSE_ADDRESS
         ):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if options.reusePort:
+        if values["reusePort"]:
             sock.setsockopt(socket.SOL_SOCKET, _so_reuseport(), 1)
-        if options.typeOfService != TypeOfService.UNDEFINED:
-            _set_type_of_service(sock, options.typeOfService.value)
+        typeOfService = values["typeOfService"]
+        if typeOfService != TypeOfService.UNDEFINED:
+            _set_type_of_service(sock, typeOfService.value)
 
-    if isinstance(options, PeerSocketOptions):
-        if options.sendBufferSize > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, options.sendBufferSize)
-        if options.receiveBufferSize > 0:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, options.receiveBufferSize)
+    if values.get("sendBufferSize", 0) > 0:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, values["sendBufferSize"])
+    if values.get("receiveBufferSize", 0) > 0:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, values["receiveBufferSize"])
 
-    if isinstance(options, TCPClientSocketOptions):
-        if tcp and options.noDelay:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if options.lingerSeconds >= 0:
-            sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, _LINGER.pack(1, options.lingerSeconds)
-            )
-        if inet and options.keepAlive is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(options.keepAlive))
+    if tcp and values.get("noDelay"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    lingerSeconds = values.get("lingerSeconds", -1)
+    if lingerSeconds >= 0:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER.pack(1, lingerSeconds))
+    keepAlive = values.get("keepAlive")
+    if inet and keepAlive is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, int(keepAlive))
 
-    if isinstance(options, UDPSocketOptions) and inet and options.broadcast:
+    if inet and values.get("broadcast"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import gevent
@@ -64,20 +62,16 @@ class SelectorManager(Closeable):
         if self._closed:
             raise ClosedChannelException("the SelectorManager is closed")
 
-    @contextlib.contextmanager
-    def _building(self) -> Iterator[None]:
-        """Run the blocking part of making a socket (resolution, connect) interruptibly.
+    def _building(
+        self, timeout: float | None = None, expired: BaseException | None = None
+    ) -> _Building:
+        """A context for the blocking part of making a socket (resolution, connect).
 
         A :meth:`close` meanwhile throws ClosedChannelException into the building greenlet,
-        as it wakes greenlets blocked on sockets already made.
+        as it wakes greenlets blocked on sockets already made. With *timeout*, *expired*
+        is raised in it after that many seconds.
         """
-        self._checkUsable()
-        caller = gevent.getcurrent()
-        self._builders.add(caller)
-        try:
-            yield
-        finally:
-            self._builders.discard(caller)
+        return _Building(self, timeout, expired)
 
     def _interrupt(self, caller: Any) -> None:
         if caller in self._builders:
@@ -105,6 +99,38 @@ class SelectorManager(Closeable):
             gevent.get_hub().loop.run_callback(self._interrupt, caller)
         for sock in list(self._sockets.values()):
             sock.close()
+
+
+class _Building:
+    """The context :meth:`SelectorManager._building` returns.
+
+    A class rather than a generator-based context manager: a connect makes one, and the
+    generator machinery cost more than the rest of it together.
+    """
+
+    __slots__ = ("_caller", "_expired", "_selector", "_timeout", "_timer")
+
+    def __init__(
+        self, selector: SelectorManager, timeout: float | None, expired: BaseException | None
+    ) -> None:
+        self._selector = selector
+        self._timeout = timeout
+        self._expired = expired
+        self._caller: Any = None
+        self._timer: gevent.Timeout | None = None
+
+    def __enter__(self) -> None:
+        selector = self._selector
+        selector._checkUsable()
+        self._caller = caller = gevent.getcurrent()
+        selector._builders.add(caller)
+        if self._timeout is not None:
+            self._timer = gevent.Timeout.start_new(self._timeout, self._expired)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._timer is not None:
+            self._timer.close()
+        self._selector._builders.discard(self._caller)
 
 
 _defaults: weakref.WeakKeyDictionary[Any, SelectorManager] = weakref.WeakKeyDictionary()

@@ -154,16 +154,16 @@ def tcp_connect(
 ) -> TcpSocket:
     """Connect a stream socket; ``timeout`` bounds resolution and connection together."""
     target = _target(hostOrAddress, port)
-    deadline: Any = contextlib.nullcontext()
+    expired = None
     if timeout is not None:
         expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
-        deadline = gevent.Timeout(timeout, expired)
-    with selector._building(), deadline:
+    with selector._building(timeout, expired):
         infos = address_infos(target, stdsocket.SOCK_STREAM)
         sock, sockaddr = connect_first(infos, lambda raw: apply_options(raw, options))
     try:
         sock.settimeout(options.socketTimeout)
-        connected = TcpSocket(selector, sock, from_sockaddr(sock.family, sockaddr))
+        # The kernel socket's family is a plain int; gevent's property converts it to an enum.
+        connected = TcpSocket(selector, sock, from_sockaddr(sock._sock.family, sockaddr))
         connected._resetOnClose = options.lingerSeconds == 0
     except BaseException:
         sock.close()

@@ -4,6 +4,10 @@ All stacks speak exactly this protocol, so their numbers are comparable:
 
 - TCP line echo (W2, W3, W4, W6): the client sends ``LINE_TEXT`` + ``"\\n"`` (64 bytes); the
   server reads one line and writes it back; EOF from the client ends the connection.
+- Except W4, where the server closes after its one line and the client reads to EOF before
+  closing. Whoever closes first keeps the connection in TIME_WAIT for a minute; on the
+  client side that holds an ephemeral port, and with the client closing first every stack
+  ran into the kernel's port reuse (a flat ~14,100 connections/s here, whatever the stack).
 - TCP bulk (W1): the client writes ``CHUNK_SIZE`` chunks, then half-closes; the server counts
   the bytes to EOF and answers with one line holding the decimal count, then closes.
 - UDP echo (W5): the client sends a ``DATAGRAM_SIZE`` datagram and waits for it to come back.

@@ -102,16 +102,17 @@ async def _serve(adapter: AsyncAdapter, params: Params, control: Control) -> Non
     if params.kind == "udp":
         port = await adapter.serve_udp_echo()
     else:
-        handler = _count_bytes if params.kind == "bulk" else _echo_lines
+        handler = HANDLERS.get(params.kind, _echo_lines)
         port = await adapter.serve_tcp(partial(handler, adapter))
     control.ready(port)
     await adapter.sleep(SERVE_SECONDS)
 
 
-async def _echo_lines(adapter: AsyncAdapter, conn: AsyncConn) -> None:
+async def _echo_lines(adapter: AsyncAdapter, conn: AsyncConn, lines: int = MAX_ROUND_TRIPS) -> None:
+    """Echo *lines* lines (or until EOF), then close."""
     read, write = conn.read_line, conn.write_line
     try:
-        for _ in range(MAX_ROUND_TRIPS):
+        for _ in range(lines):
             line = await read()
             if not line:
                 break
@@ -141,6 +142,13 @@ async def _count_bytes(adapter: AsyncAdapter, conn: AsyncConn) -> None:
 async def _close(adapter: AsyncAdapter, conn: AsyncConn) -> None:
     with contextlib.suppress(*adapter.disconnect_errors):
         await conn.close()
+
+
+#: Server handlers other than the line echo: W1 counts, W4 answers one line and closes first.
+HANDLERS: dict[str, Callable[..., Any]] = {
+    "bulk": _count_bytes,
+    "churn": partial(_echo_lines, lines=1),
+}
 
 
 # -- clients ---------------------------------------------------------------------------------
@@ -196,6 +204,8 @@ async def _churn(adapter: AsyncAdapter, params: Params, control: Control) -> dic
         conn = await adapter.connect(params.port)
         try:
             await _roundtrip(conn, line)
+            if await conn.read_line():  # the server closes first (see protocol)
+                raise RuntimeError("the server answered more than one line")
         finally:
             await conn.close()
 

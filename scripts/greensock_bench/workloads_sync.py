@@ -111,17 +111,18 @@ def _serve(adapter: SyncAdapter, params: Params, control: Control) -> None:
         for _ in range(MAX_ROUND_TRIPS):
             echo()
         return
-    handler = _count_bytes if params.kind == "bulk" else _echo_lines
+    handler = HANDLERS.get(params.kind, _echo_lines)
     listener = adapter.listen()
     control.ready(listener.port)
     for _ in range(MAX_ACCEPTS):
         gevent.spawn(handler, adapter, listener.accept())
 
 
-def _echo_lines(adapter: SyncAdapter, conn: SyncConn) -> None:
+def _echo_lines(adapter: SyncAdapter, conn: SyncConn, lines: int = MAX_ROUND_TRIPS) -> None:
+    """Echo *lines* lines (or until EOF), then close."""
     read, write = conn.read_line, conn.write_line
     try:
-        for _ in range(MAX_ROUND_TRIPS):
+        for _ in range(lines):
             line = read()
             if not line:
                 break
@@ -152,6 +153,13 @@ def _count_bytes(adapter: SyncAdapter, conn: SyncConn) -> None:
 def _close(conn: SyncConn) -> None:
     with contextlib.suppress(OSError, EOFError):
         conn.close()
+
+
+#: Server handlers other than the line echo: W1 counts, W4 answers one line and closes first.
+HANDLERS: dict[str, Callable[..., Any]] = {
+    "bulk": _count_bytes,
+    "churn": partial(_echo_lines, lines=1),
+}
 
 
 # -- clients ---------------------------------------------------------------------------------
@@ -212,6 +220,8 @@ def _churn(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, 
         conn = adapter.connect(params.port)
         try:
             _roundtrip(conn, line)
+            if conn.read_line():  # the server closes first (see protocol)
+                raise RuntimeError("the server answered more than one line")
         finally:
             conn.close()
 
