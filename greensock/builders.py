@@ -93,7 +93,7 @@ class TcpSocketBuilder(_Configurable):
         Raises ConnectionRefusedError, socket.gaierror... as the kernel and resolver say,
         ClosedChannelException when the selector is closed.
         """
-        self.selector._checkUsable()
+        # tcp_connect checks that the selector is usable as it starts building.
         options = self._optionsFor(TCPClientSocketOptions, configure)
         return tcp_connect(self.selector, hostOrAddress, port, options, timeout)
 

@@ -128,6 +128,8 @@ class SocketWriteChannel(ByteWriteOperations):
 
     def _takePending(self) -> bytes:
         """Remove and return the unflushed bytes (rebinding: a blocked flush may view them)."""
+        if not self._pending:
+            return b""
         data = bytes(self._pending)
         self._pending = bytearray()
         return data
@@ -345,14 +347,16 @@ class StreamSocket(SocketLifecycle):
         if self._writer is not None:
             if not self._writer._writeClosed:
                 self._writer._writeClosed = True
-            pending = self._writer._takePending() + self._stopWritePump()
+            pending = self._writer._takePending()
+        if self._writePump is not None:
+            pending += self._stopWritePump()
         # Wake whoever is blocked on a channel; a drain greenlet from an earlier half-close is
         # the one waiting to write: let it finish.
         reader, writer = self._reader, self._writer
-        self._wakeBlocked(
-            reading=reader is not None and reader._readBusy,
-            writing=writer is not None and writer._writeBusy and self._drainer is None,
-        )
+        reading = reader is not None and reader._readBusy
+        writing = writer is not None and writer._writeBusy and self._drainer is None
+        if reading or writing:
+            self._wakeBlocked(reading, writing)
         if self._resetOnClose:
             # The user asked for an abortive close: no last bytes, no FIN, the kernel sends RST.
             self._release(None)
