@@ -8,6 +8,10 @@ exception is raised with an ``exceptions`` attribute listing every attempt's err
 
 from __future__ import annotations
 
+import errno
+import os
+import socket as stdsocket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -108,11 +112,53 @@ def _open(info: AddrInfo, prepare: Callable[[Any], None]) -> Any:
     sock = gsocket.socket(family, kind, proto)
     try:
         prepare(sock)
-        sock.connect(sockaddr)
+        _connect(sock, sockaddr)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+#: What a non-blocking connect answers while the TCP handshake runs.
+_IN_PROGRESS = frozenset({errno.EINPROGRESS, errno.EALREADY})
+
+#: Seconds between tries at a Unix listener whose backlog is full: the first, and the most.
+_FULL_BACKLOG_RETRY = (0.001, 0.05)
+
+
+def _connect(sock: Any, sockaddr: Any) -> None:
+    """Connect the gevent socket *sock* to a numeric *sockaddr*, parking only this greenlet.
+
+    gevent's ``connect`` asks the kernel four times (``SO_ERROR``, ``connect``, and both
+    again after the wait); a handshake in progress needs one ``connect`` and, once the
+    socket is writable, one ``SO_ERROR``. The wait is gevent's own, so gevent's default
+    timeout applies and a close (``cancel_wait``) wakes it.
+
+    A Unix listener whose backlog is full answers ``EAGAIN``, and nothing signals when it has
+    room (the unconnected socket is writable at once: waiting on it would spin): the connect
+    is tried again after a pause that doubles up to 50 ms, until the caller's timeout (or
+    gevent's default one: ``TimeoutError``).
+    Raises ``OSError`` (``ConnectionRefusedError``...) as the kernel says.
+    """
+    kernel = sock._sock
+    pause, longest = _FULL_BACKLOG_RETRY
+    deadline = None if sock.timeout is None else time.monotonic() + sock.timeout
+    while True:
+        result = kernel.connect_ex(sockaddr)
+        if not result or result == errno.EISCONN:
+            return
+        if result in _IN_PROGRESS:
+            sock._wait(sock._write_event)
+            result = kernel.getsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_ERROR)
+            if not result:
+                return
+        elif result == errno.EAGAIN:
+            if deadline is not None and time.monotonic() + pause > deadline:
+                raise TimeoutError("timed out")  # what gevent's wait raises
+            gevent.sleep(pause)
+            pause = min(pause * 2, longest)
+            continue
+        raise OSError(result, os.strerror(result))
 
 
 def address_infos(target: SocketAddress, kind: int) -> list[AddrInfo]:
