@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from zope.interface import implementer
 
@@ -29,10 +29,33 @@ _O = TypeVar("_O", bound=SocketOptions)
 class _Configurable:
     """What every builder shares: a selector, an options object, configure(), tcpNoDelay()."""
 
-    def __init__(self, selector: SelectorManager, options: Any, noDelay: bool = False) -> None:
+    #: The kind of options this builder holds (SPEC section 3).
+    _KIND: ClassVar[type[SocketOptions]]
+
+    def __init__(
+        self, selector: SelectorManager, options: SocketOptions | None = None, noDelay: bool = False
+    ) -> None:
         self.selector = selector
-        self.options = options
+        # None until first asked for: most builders are never configured, and a connect
+        # through an untouched one needs no options object of its own.
+        self._options = options
         self._noDelay = noDelay
+
+    @property
+    def options(self) -> Any:
+        """This builder's options object (its kind's defaults until changed), mutable."""
+        if self._options is None:
+            self._options = self._KIND()
+        return self._options
+
+    @options.setter
+    def options(self, options: SocketOptions) -> None:
+        if not isinstance(options, self._KIND):
+            raise TypeError(
+                f"{type(self).__name__}.options must be a {self._KIND.__name__}, "
+                f"not {type(options).__name__}"
+            )
+        self._options = options
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.options!r}>"
@@ -50,8 +73,19 @@ class _Configurable:
         self._noDelay = True
         return self
 
+    def _converted(self, kind: type[_O]) -> _O | None:
+        """A copy of this builder's options as *kind*; None while they are untouched."""
+        return None if self._options is None else self._options.convertedTo(kind)
+
     def _optionsFor(self, kind: type[_O], configure: Configure) -> _O:
-        """A copy of this builder's options of *kind*, with *configure* applied."""
+        """This builder's options as *kind* with *configure* applied, for one connect/bind.
+
+        The transports only read what they are given: an untouched builder without
+        *configure* hands them one shared set of *kind*'s defaults.
+        """
+        if self._options is None and configure is None:
+            # tcpNoDelay() needs no copy either: noDelay is on by default.
+            return _defaultsOf(kind)
         options: _O = self.options.convertedTo(kind)
         if self._noDelay and isinstance(options, TCPClientSocketOptions):
             options.noDelay = True
@@ -60,24 +94,37 @@ class _Configurable:
         return configure_options(options, configure)
 
 
+_SHARED_DEFAULTS: dict[type[SocketOptions], SocketOptions] = {}
+
+
+def _defaultsOf(kind: type[_O]) -> _O:
+    """One options object of *kind* at its defaults, shared: never to be changed."""
+    defaults = _SHARED_DEFAULTS.get(kind)
+    if defaults is None:
+        defaults = _SHARED_DEFAULTS[kind] = kind()
+    return defaults  # type: ignore[return-value]
+
+
 @implementer(ISocketBuilder)
 class SocketBuilder(_Configurable):
     """The entry point of ``aSocket()``: holds ``SocketOptions`` shared by tcp() and udp()."""
 
+    _KIND = SocketOptions
+
     def tcp(self) -> TcpSocketBuilder:
         """A TCP builder with its own copy of these options."""
-        return TcpSocketBuilder(
-            self.selector, self.options.convertedTo(PeerSocketOptions), self._noDelay
-        )
+        return TcpSocketBuilder(self.selector, self._converted(PeerSocketOptions), self._noDelay)
 
     def udp(self) -> UDPSocketBuilder:
         """A UDP builder with its own copy of these options."""
-        return UDPSocketBuilder(self.selector, self.options.convertedTo(UDPSocketOptions))
+        return UDPSocketBuilder(self.selector, self._converted(UDPSocketOptions))
 
 
 @implementer(ITcpSocketBuilder)
 class TcpSocketBuilder(_Configurable):
     """Builds TCP (and Unix stream) client and server sockets."""
+
+    _KIND = PeerSocketOptions
 
     def connect(
         self,
@@ -110,6 +157,8 @@ class TcpSocketBuilder(_Configurable):
 class UDPSocketBuilder(_Configurable):
     """Builds UDP sockets, bound or connected."""
 
+    _KIND = UDPSocketOptions
+
     def bind(
         self, hostOrAddress: Any = "0.0.0.0", port: int = 0, *, configure: Configure = None
     ) -> Any:
@@ -135,4 +184,4 @@ def aSocket(selector: SelectorManager | None = None) -> SocketBuilder:
     """Start building a socket; without *selector*, the calling thread's default is used."""
     if selector is not None and not isinstance(selector, SelectorManager):
         raise TypeError(f"selector must be a SelectorManager, got {type(selector).__name__}")
-    return SocketBuilder(selector if selector is not None else default_selector(), SocketOptions())
+    return SocketBuilder(selector if selector is not None else default_selector())

@@ -261,6 +261,22 @@ def test_builders_hold_the_option_kind_of_their_level(selector: SelectorManager)
     assert type(builder.udp().options) is UDPSocketOptions
 
 
+@pytest.mark.timeout(10)
+def test_a_builders_options_can_be_replaced_by_options_of_its_kind(
+    selector: SelectorManager,
+) -> None:
+    tcp = aSocket(selector).tcp()
+    tcp.options = PeerSocketOptions(receiveBufferSize=32768)
+    server = tcp.bind(LOCAL, 0)
+    client = tcp.connect(LOCAL, server.port)
+    # Linux doubles what it is asked for (bookkeeping); other systems keep it.
+    assert sockopt(client, socket.SOL_SOCKET, socket.SO_RCVBUF) >= 32768
+    for wrong in (AcceptorOptions(), None, {"receiveBufferSize": 1024}):
+        with pytest.raises(TypeError, match="PeerSocketOptions"):
+            tcp.options = wrong
+    assert tcp.options == PeerSocketOptions(receiveBufferSize=32768)
+
+
 def test_configure_returns_the_same_builder_and_changes_its_options(
     selector: SelectorManager,
 ) -> None:
