@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import errno
+import functools
 import os
 import socket
 from collections.abc import Iterator
@@ -225,7 +226,7 @@ def to_sockaddr(address: SocketAddress) -> tuple[str, int] | str:
     included: Python passes that through as is. Raises ``TypeError`` for anything else.
     """
     if isinstance(address, InetSocketAddress):
-        return (address.hostname, address.port)
+        return (address._hostname, address._port)
     if isinstance(address, UnixSocketAddress):
         return address.path
     raise TypeError(f"expected a SocketAddress, not {type(address).__name__}")
@@ -266,7 +267,7 @@ def family_of(address: SocketAddress) -> socket.AddressFamily | None:
             raise OSError(errno.EAFNOSUPPORT, "Unix domain sockets are not supported here")
         return socket.AF_UNIX
     if isinstance(address, InetSocketAddress):
-        literal = _parse_literal(address.hostname)
+        literal = _parse_literal(address._hostname)
         return None if literal is None else literal[0]
     raise TypeError(f"expected a SocketAddress, not {type(address).__name__}")
 
@@ -302,6 +303,8 @@ def _check_port(port: object) -> int:
     return int(port)
 
 
+# Kept for the last hosts seen: a program connects to few hosts, many times each.
+@functools.lru_cache(maxsize=256)
 def _parse_literal(host: str) -> tuple[socket.AddressFamily, bytes] | None:
     """Return the family and raw bytes of a numeric address, None for anything else."""
     try:

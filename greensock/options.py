@@ -537,9 +537,9 @@ def apply_options(sock: socket.socket, options: SocketOptions) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if values["reusePort"]:
             sock.setsockopt(socket.SOL_SOCKET, _so_reuseport(), 1)
-        typeOfService = values["typeOfService"]
-        if typeOfService != TypeOfService.UNDEFINED:
-            _set_type_of_service(sock, typeOfService.value)
+        tos = values["typeOfService"]._value
+        if tos:  # 0 is UNDEFINED
+            _set_type_of_service(sock, tos)
 
     if values.get("sendBufferSize", 0) > 0:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, values["sendBufferSize"])

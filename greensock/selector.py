@@ -134,6 +134,8 @@ class _Building:
 
 
 _defaults: weakref.WeakKeyDictionary[Any, SelectorManager] = weakref.WeakKeyDictionary()
+#: The default selector default_selector() returned last, weakly: a finished thread's must go.
+_latest: weakref.ref[SelectorManager] | None = None
 
 
 def default_selector() -> SelectorManager:
@@ -142,8 +144,15 @@ def default_selector() -> SelectorManager:
     Keyed by the thread's gevent hub rather than a thread-local, which monkey-patching
     would make greenlet-local.
     """
+    global _latest
     hub = gevent.get_hub()
+    # Most programs have one thread: the last answer, checked, spares the weak dictionary
+    # its weak reference per lookup, on every aSocket().
+    selector = _latest() if _latest is not None else None
+    if selector is not None and selector._hub() is hub and not selector._closed:
+        return selector
     selector = _defaults.get(hub)
-    if selector is None or selector.isClosed:
+    if selector is None or selector._closed:
         selector = _defaults[hub] = SelectorManager()
+    _latest = weakref.ref(selector)
     return selector

@@ -160,16 +160,20 @@ def tcp_connect(
     with selector._building(timeout, expired):
         infos = address_infos(target, stdsocket.SOCK_STREAM)
         sock, sockaddr = connect_first(infos, lambda raw: apply_options(raw, options))
+    # The values, not the attributes: one dict lookup each instead of a descriptor call.
+    values = options._values
     try:
-        sock.settimeout(options.socketTimeout)
+        socketTimeout = values["socketTimeout"]
+        if socketTimeout is not None or sock.timeout is not None:
+            sock.settimeout(socketTimeout)
         # The kernel socket's family is a plain int; gevent's property converts it to an enum.
         connected = TcpSocket(selector, sock, from_sockaddr(sock._sock.family, sockaddr))
-        connected._resetOnClose = options.lingerSeconds == 0
+        connected._resetOnClose = values["lingerSeconds"] == 0
     except BaseException:
         sock.close()
         raise
     if isinstance(target, InetSocketAddress):
-        connected._hostname = target.hostname
+        connected._hostname = target._hostname
     return connected
 
 
