@@ -262,13 +262,13 @@ def family_of(address: SocketAddress) -> socket.AddressFamily | None:
     which must be resolved to know. Raises ``TypeError`` for anything else, and ``OSError``
     (``EAFNOSUPPORT``) for a Unix address where the platform has no Unix sockets.
     """
+    if isinstance(address, InetSocketAddress):
+        literal = _parse_literal(address._hostname)
+        return None if literal is None else literal[0]
     if isinstance(address, UnixSocketAddress):
         if not UnixSocketAddress.isSupported():
             raise OSError(errno.EAFNOSUPPORT, "Unix domain sockets are not supported here")
         return socket.AF_UNIX
-    if isinstance(address, InetSocketAddress):
-        literal = _parse_literal(address._hostname)
-        return None if literal is None else literal[0]
     raise TypeError(f"expected a SocketAddress, not {type(address).__name__}")
 
 

@@ -357,8 +357,9 @@ class StreamSocket(SocketLifecycle):
         writing = writer is not None and writer._writeBusy and self._drainer is None
         if reading or writing:
             self._wakeBlocked(reading, writing)
-        if self._resetOnClose:
-            # The user asked for an abortive close: no last bytes, no FIN, the kernel sends RST.
+        if self._resetOnClose or (not pending and self._drainer is None):
+            # Nothing left to send: closing the descriptor sends FIN, or RST when the user
+            # asked for an abortive close (no last bytes then).
             self._release(None)
             return
         self._finishOutput(pending, closeSocket=True)
