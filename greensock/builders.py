@@ -85,7 +85,7 @@ class _Configurable:
         """
         if self._options is None and configure is None:
             # tcpNoDelay() needs no copy either: noDelay is on by default.
-            return _defaultsOf(kind)
+            return _SHARED_DEFAULTS[kind]  # type: ignore[return-value]
         options: _O = self.options.convertedTo(kind)
         if self._noDelay and isinstance(options, TCPClientSocketOptions):
             options.noDelay = True
@@ -94,15 +94,11 @@ class _Configurable:
         return configure_options(options, configure)
 
 
-_SHARED_DEFAULTS: dict[type[SocketOptions], SocketOptions] = {}
-
-
-def _defaultsOf(kind: type[_O]) -> _O:
-    """One options object of *kind* at its defaults, shared: never to be changed."""
-    defaults = _SHARED_DEFAULTS.get(kind)
-    if defaults is None:
-        defaults = _SHARED_DEFAULTS[kind] = kind()
-    return defaults  # type: ignore[return-value]
+#: One options object per kind at its defaults, shared by every connect and bind through
+#: an untouched builder: never to be changed.
+_SHARED_DEFAULTS: dict[type[SocketOptions], SocketOptions] = {
+    kind: kind() for kind in (AcceptorOptions, TCPClientSocketOptions, UDPSocketOptions)
+}
 
 
 @implementer(ISocketBuilder)

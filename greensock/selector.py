@@ -58,8 +58,9 @@ class SelectorManager(Closeable):
 
     def _checkUsable(self) -> None:
         """Raise unless this manager may build sockets from the calling thread."""
-        self._checkThread()
-        if self._closed:
+        # One test for the common case: every connect and bind comes through here.
+        if self._closed or gevent.get_hub() is not self._hub():
+            self._checkThread()
             raise ClosedChannelException("the SelectorManager is closed")
 
     def _building(

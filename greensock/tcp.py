@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket as stdsocket
 from collections.abc import Iterator
@@ -160,7 +161,7 @@ def tcp_connect(
         expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
     with selector._building(timeout, expired):
         infos = address_infos(target, stdsocket.SOCK_STREAM)
-        sock, sockaddr = connect_first(infos, lambda raw: apply_options(raw, options))
+        sock, sockaddr = connect_first(infos, functools.partial(apply_options, options=options))
     # The values, not the attributes: one dict lookup each instead of a descriptor call.
     values = options._values
     try:
