@@ -521,8 +521,10 @@ def apply_options(sock: socket.socket, options: SocketOptions) -> None:
     ``socketTimeout`` are for the transport. Raises ``OSError`` from the kernel, and
     ``OSError`` (``ENOPROTOOPT``) for ``reusePort`` where the platform has no SO_REUSEPORT.
     """
-    # The kernel socket's, under gevent's: plain ints, where gevent's properties build enums.
+    # The kernel socket, under gevent's: its family and type are plain ints, where gevent's
+    # properties build enums, and its setsockopt is one Python call less.
     kernel = getattr(sock, "_sock", sock)
+    sock = kernel
     inet = kernel.family in (socket.AF_INET, socket.AF_INET6)
     tcp = inet and kernel.type == socket.SOCK_STREAM
 

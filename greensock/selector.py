@@ -34,7 +34,7 @@ class SelectorManager(Closeable):
         # strong reference would keep every finished thread's hub (and selector) alive.
         self._hub = weakref.ref(gevent.get_hub())
         self._sockets: dict[int, Any] = {}
-        #: Greenlets inside :meth:`_building` (resolving, connecting): close() interrupts them.
+        #: Greenlets in a :class:`Building` context (resolving, connecting): close() wakes them.
         self._builders: set[Any] = set()
         self._closed = False
         self._scratch = memoryview(bytearray(SCRATCH_SIZE))
@@ -62,17 +62,6 @@ class SelectorManager(Closeable):
         if self._closed or gevent.get_hub() is not self._hub():
             self._checkThread()
             raise ClosedChannelException("the SelectorManager is closed")
-
-    def _building(
-        self, timeout: float | None = None, expired: BaseException | None = None
-    ) -> _Building:
-        """A context for the blocking part of making a socket (resolution, connect).
-
-        A :meth:`close` meanwhile throws ClosedChannelException into the building greenlet,
-        as it wakes greenlets blocked on sockets already made. With *timeout*, *expired*
-        is raised in it after that many seconds.
-        """
-        return _Building(self, timeout, expired)
 
     def _interrupt(self, caller: Any) -> None:
         if caller in self._builders:
@@ -102,11 +91,15 @@ class SelectorManager(Closeable):
             sock.close()
 
 
-class _Building:
-    """The context :meth:`SelectorManager._building` returns.
+class Building:
+    """A context for the blocking part of making a socket through *selector* (resolution,
+    connect): ``with Building(selector, timeout, expired): ...``.
 
-    A class rather than a generator-based context manager: a connect makes one, and the
-    generator machinery cost more than the rest of it together.
+    Entering checks that the selector is usable. A :meth:`SelectorManager.close` meanwhile
+    throws ClosedChannelException into the building greenlet, as it wakes greenlets blocked
+    on sockets already made. With *timeout*, *expired* is raised in it after that many
+    seconds. A class rather than a generator-based context manager: a connect makes one,
+    and the generator machinery cost more than the rest of it together.
     """
 
     __slots__ = ("_caller", "_expired", "_selector", "_timeout", "_timer")

@@ -461,7 +461,8 @@ class StreamSocket(SocketLifecycle):
 
     # -- channels ------------------------------------------------------------------------
 
-    def _readChannel(self) -> SocketReadChannel:
+    def openReadChannel(self) -> SocketReadChannel:
+        """The channel of incoming bytes; once per socket (RuntimeError the second time)."""
         self._checkOpen()
         if self._readOpened:
             raise RuntimeError("the read side of this socket is already open (once per socket)")
@@ -469,7 +470,8 @@ class StreamSocket(SocketLifecycle):
         self._reader = SocketReadChannel(self)
         return self._reader
 
-    def _writeChannel(self, autoFlush: bool) -> SocketWriteChannel:
+    def openWriteChannel(self, autoFlush: bool = False) -> SocketWriteChannel:
+        """The channel of outgoing bytes; once per socket (RuntimeError the second time)."""
         self._checkOpen()
         if self._writeOpened:
             raise RuntimeError("the write side of this socket is already open (once per socket)")
@@ -478,22 +480,14 @@ class StreamSocket(SocketLifecycle):
         self._writer = channel
         return channel
 
-    def openReadChannel(self) -> SocketReadChannel:
-        """The channel of incoming bytes; once per socket (RuntimeError the second time)."""
-        return self._readChannel()
-
-    def openWriteChannel(self, autoFlush: bool = False) -> SocketWriteChannel:
-        """The channel of outgoing bytes; once per socket (RuntimeError the second time)."""
-        return self._writeChannel(autoFlush)
-
     def attachForReading(self, channel: Any) -> WriterJob:
         """Pump incoming bytes into *channel* from a greenlet; it is closed at end of stream."""
-        source = self._readChannel()
+        source = self.openReadChannel()
         return WriterJob(lambda: source.copyAndClose(channel), channel)
 
     def attachForWriting(self, channel: Any) -> ReaderJob:
         """Pump bytes written to *channel* out to the socket; half-close at its end."""
-        sink = self._writeChannel(autoFlush=False)
+        sink = self.openWriteChannel(autoFlush=False)
         self._writePump = ReaderJob(lambda: channel.copyAndClose(sink), channel)
         return self._writePump
 

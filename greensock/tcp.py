@@ -32,6 +32,7 @@ from .interfaces import IServerSocket, ISocket
 from .jobs import Job
 from .lifecycle import SocketLifecycle
 from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
+from .selector import Building
 from .stream import StreamSocket
 
 __all__ = ["ServerSocket", "TcpSocket", "tcp_bind", "tcp_connect"]
@@ -159,7 +160,7 @@ def tcp_connect(
     expired = None
     if timeout is not None:
         expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
-    with selector._building(timeout, expired):
+    with Building(selector, timeout, expired):
         infos = address_infos(target, stdsocket.SOCK_STREAM)
         sock, sockaddr = connect_first(infos, functools.partial(apply_options, options=options))
     # The values, not the attributes: one dict lookup each instead of a descriptor call.
