@@ -12,7 +12,7 @@ import errno
 import os
 import socket as stdsocket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gevent
@@ -21,7 +21,14 @@ from gevent.event import Event
 
 from .addresses import InetSocketAddress, SocketAddress, family_of, to_sockaddr
 
-__all__ = ["STAGGER", "connect_first", "interleave_families"]
+__all__ = [
+    "STAGGER",
+    "address_infos",
+    "connect_first",
+    "interleave_families",
+    "numeric_infos",
+    "resolve",
+]
 
 #: Seconds between the starts of two connection attempts (RFC 8305's recommended 250 ms).
 STAGGER = 0.25
@@ -29,7 +36,7 @@ STAGGER = 0.25
 AddrInfo = tuple[Any, Any, Any, str, Any]
 
 
-def interleave_families(infos: list[AddrInfo]) -> list[AddrInfo]:
+def interleave_families(infos: Sequence[AddrInfo]) -> list[AddrInfo]:
     """Reorder ``getaddrinfo`` results so families alternate, the first family first."""
     if not infos:
         return []
@@ -42,7 +49,7 @@ def interleave_families(infos: list[AddrInfo]) -> list[AddrInfo]:
     return ordered
 
 
-def connect_first(infos: list[AddrInfo], prepare: Callable[[Any], None]) -> tuple[Any, Any]:
+def connect_first(infos: Sequence[AddrInfo], prepare: Callable[[Any], None]) -> tuple[Any, Any]:
     """Connect to the first of *infos* that accepts; return ``(gevent socket, sockaddr)``.
 
     *prepare* gets each new socket before it connects (to set options). Attempts run in
@@ -161,17 +168,24 @@ def _connect(sock: Any, sockaddr: Any) -> None:
         raise OSError(result, os.strerror(result))
 
 
-def address_infos(target: SocketAddress, kind: int) -> list[AddrInfo]:
+def address_infos(target: SocketAddress, kind: int) -> Sequence[AddrInfo]:
     """``getaddrinfo``-shaped entries for *target*, asking the resolver only for host names.
 
     A numeric host or a Unix path needs no resolution: skipping gevent's resolver (a thread
     pool by default) makes a connect to ``127.0.0.1`` several times cheaper.
     """
-    family = family_of(target)
-    if family is None:
+    infos = numeric_infos(target, kind)
+    if infos is None:
         assert isinstance(target, InetSocketAddress)
         return resolve(target.hostname, target.port, kind)
-    return [(family, kind, 0, "", to_sockaddr(target))]
+    return infos
+
+
+def numeric_infos(target: SocketAddress, kind: int) -> tuple[AddrInfo] | None:
+    """The one ``getaddrinfo``-shaped entry of a numeric host or a Unix path; None for a
+    host name, which only the resolver can answer."""
+    family = family_of(target)
+    return None if family is None else ((family, kind, 0, "", to_sockaddr(target)),)
 
 
 def resolve(host: str, port: int, kind: int) -> list[AddrInfo]:

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import os
 import socket as stdsocket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import gevent
@@ -20,7 +20,7 @@ from .addresses import (
     from_sockaddr,
     to_sockaddr,
 )
-from .connect import address_infos, connect_first
+from .connect import AddrInfo, address_infos, connect_first, numeric_infos
 from .errors import (
     ClosedChannelException,
     ConcurrentIOException,
@@ -148,6 +148,18 @@ def _target(hostOrAddress: Any, port: int | None) -> SocketAddress:
     raise TypeError(f"expected a host name or a SocketAddress, got {type(hostOrAddress).__name__}")
 
 
+@functools.lru_cache(maxsize=256)
+def _hostTarget(host: str, port: int) -> tuple[SocketAddress, tuple[AddrInfo] | None]:
+    """The target of ``connect(host, port)``, and its entry when *host* is numeric.
+
+    Kept for the last 256 pairs: a program reconnects to few hosts, and the checks and the
+    parse cost more than the rest of a connect's Python. A name gives None: the resolver
+    is asked at every connect, as its answers change.
+    """
+    target = _target(host, port)
+    return target, numeric_infos(target, stdsocket.SOCK_STREAM)
+
+
 def tcp_connect(
     selector: Any,
     hostOrAddress: Any,
@@ -156,12 +168,17 @@ def tcp_connect(
     timeout: float | None,
 ) -> TcpSocket:
     """Connect a stream socket; ``timeout`` bounds resolution and connection together."""
-    target = _target(hostOrAddress, port)
+    infos: Sequence[AddrInfo] | None
+    if type(hostOrAddress) is str and type(port) is int:
+        target, infos = _hostTarget(hostOrAddress, port)
+    else:
+        target, infos = _target(hostOrAddress, port), None
     expired = None
     if timeout is not None:
         expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
     with Building(selector, timeout, expired):
-        infos = address_infos(target, stdsocket.SOCK_STREAM)
+        if infos is None:
+            infos = address_infos(target, stdsocket.SOCK_STREAM)
         sock, sockaddr = connect_first(infos, functools.partial(apply_options, options=options))
     # The values, not the attributes: one dict lookup each instead of a descriptor call.
     values = options._values
