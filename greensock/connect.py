@@ -19,11 +19,10 @@ import gevent
 from gevent import socket as gsocket
 from gevent.event import Event
 
-from .addresses import InetSocketAddress, SocketAddress, family_of, to_sockaddr
+from .addresses import SocketAddress, family_of, to_sockaddr
 
 __all__ = [
     "STAGGER",
-    "address_infos",
     "connect_first",
     "interleave_families",
     "numeric_infos",
@@ -168,22 +167,13 @@ def _connect(sock: Any, sockaddr: Any) -> None:
         raise OSError(result, os.strerror(result))
 
 
-def address_infos(target: SocketAddress, kind: int) -> Sequence[AddrInfo]:
-    """``getaddrinfo``-shaped entries for *target*, asking the resolver only for host names.
+def numeric_infos(target: SocketAddress, kind: int) -> tuple[AddrInfo] | None:
+    """The one ``getaddrinfo``-shaped entry of a numeric host or a Unix path; None for a
+    host name, which only the resolver can answer (see :func:`resolve`).
 
     A numeric host or a Unix path needs no resolution: skipping gevent's resolver (a thread
     pool by default) makes a connect to ``127.0.0.1`` several times cheaper.
     """
-    infos = numeric_infos(target, kind)
-    if infos is None:
-        assert isinstance(target, InetSocketAddress)
-        return resolve(target.hostname, target.port, kind)
-    return infos
-
-
-def numeric_infos(target: SocketAddress, kind: int) -> tuple[AddrInfo] | None:
-    """The one ``getaddrinfo``-shaped entry of a numeric host or a Unix path; None for a
-    host name, which only the resolver can answer."""
     family = family_of(target)
     return None if family is None else ((family, kind, 0, "", to_sockaddr(target)),)
 

@@ -20,7 +20,7 @@ from .addresses import (
     from_sockaddr,
     to_sockaddr,
 )
-from .connect import AddrInfo, address_infos, connect_first, numeric_infos
+from .connect import AddrInfo, connect_first, numeric_infos, resolve
 from .errors import (
     ClosedChannelException,
     ConcurrentIOException,
@@ -172,13 +172,18 @@ def tcp_connect(
     if type(hostOrAddress) is str and type(port) is int:
         target, infos = _hostTarget(hostOrAddress, port)
     else:
-        target, infos = _target(hostOrAddress, port), None
+        target = _target(hostOrAddress, port)
+        infos = numeric_infos(target, stdsocket.SOCK_STREAM)
+    # A host name is resolved; anything else is connected to as it is, and is the address
+    # the connected socket reports as its peer.
+    resolving = infos is None
     expired = None
     if timeout is not None:
         expired = ConnectTimeoutException(f"connect to {target} timed out after {timeout} s")
     with Building(selector, timeout, expired):
         if infos is None:
-            infos = address_infos(target, stdsocket.SOCK_STREAM)
+            assert isinstance(target, InetSocketAddress)
+            infos = resolve(target._hostname, target._port, stdsocket.SOCK_STREAM)
         sock, sockaddr = connect_first(infos, functools.partial(apply_options, options=options))
     # The values, not the attributes: one dict lookup each instead of a descriptor call.
     values = options._values
@@ -187,7 +192,8 @@ def tcp_connect(
         if socketTimeout is not None or sock.timeout is not None:
             sock.settimeout(socketTimeout)
         # The kernel socket's family is a plain int; gevent's property converts it to an enum.
-        connected = TcpSocket(selector, sock, from_sockaddr(sock._sock.family, sockaddr))
+        remote = from_sockaddr(sock._sock.family, sockaddr) if resolving else target
+        connected = TcpSocket(selector, sock, remote)
         connected._resetOnClose = values["lingerSeconds"] == 0
     except BaseException:
         sock.close()
