@@ -896,7 +896,8 @@ class IConfigurable(Interface):
 
     options = Attribute(
         """The builder's options object (a ``SocketOptions`` kind), mutable. Option objects
-        reject unknown attribute names with ``AttributeError``."""
+        reject unknown attribute names with ``AttributeError``. It may be replaced by
+        another options object of the builder's kind (``TypeError`` for anything else)."""
     )
 
     def configure(
