@@ -463,14 +463,20 @@ def test_closing_a_server_wakes_a_blocked_accept(tcp: Any, timeout: float | None
 # -- close ------------------------------------------------------------------------------------
 
 
+def narrow_pair(tcp: Any, raw: Callable[..., Any]) -> tuple[TcpSocket, Any]:
+    """A greensock client and a plain peer, with small kernel buffers on both ends: the
+    kernel cannot take a channel's last bytes at close."""
+    listener, port = raw_listener(raw, SO_RCVBUF=4096)
+    client = tcp.connect(LOCAL, port, configure={"sendBufferSize": 4096})
+    peer, _ = listener.accept()
+    return client, peer
+
+
 @pytest.mark.timeout(30)
 def test_close_returns_at_once_and_written_bytes_still_reach_a_slow_peer(
     tcp: Any, raw: Callable[..., Any]
 ) -> None:
-    # Small kernel buffers on both ends, so the kernel cannot take the last bytes at close.
-    listener, port = raw_listener(raw, SO_RCVBUF=4096)
-    client = tcp.connect(LOCAL, port, configure={"sendBufferSize": 4096})
-    peer, _ = listener.accept()
+    client, peer = narrow_pair(tcp, raw)
     data = os.urandom(2 * 1024 * 1024 + 51_200)  # leaves 50 KiB unflushed in the channel
     reading = Event()
     reading.set()
@@ -514,9 +520,7 @@ def test_close_returns_at_once_and_written_bytes_still_reach_a_slow_peer(
 def test_close_gives_up_on_a_peer_that_never_reads_after_lingerTimeout(
     tcp: Any, raw: Callable[..., Any]
 ) -> None:
-    listener, port = raw_listener(raw, SO_RCVBUF=4096)
-    client = tcp.connect(LOCAL, port, configure={"sendBufferSize": 4096})
-    peer, _ = listener.accept()
+    client, peer = narrow_pair(tcp, raw)
     assert client.lingerTimeout == LINGER_TIMEOUT == 60.0
     client.lingerTimeout = 0.3  # this socket only
     output = client.openWriteChannel()
@@ -528,7 +532,7 @@ def test_close_gives_up_on_a_peer_that_never_reads_after_lingerTimeout(
     assert client.awaitClosed(10) is True
     assert 0.25 < time.monotonic() - started < 5
     assert output.totalBytesWritten < unflushed  # what never left is not counted
-    with tcp.connect(LOCAL, port) as other:
+    with tcp.connect(client.remoteAddress) as other:
         assert other.lingerTimeout == LINGER_TIMEOUT  # the others keep the default
     peer.close()
 
