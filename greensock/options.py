@@ -523,10 +523,9 @@ def apply_options(sock: socket.socket, options: SocketOptions) -> None:
     """
     # The kernel socket, under gevent's: its family and type are plain ints, where gevent's
     # properties build enums, and its setsockopt is one Python call less.
-    kernel = getattr(sock, "_sock", sock)
-    sock = kernel
-    inet = kernel.family in (socket.AF_INET, socket.AF_INET6)
-    tcp = inet and kernel.type == socket.SOCK_STREAM
+    sock = getattr(sock, "_sock", sock)
+    inet = sock.family in (socket.AF_INET, socket.AF_INET6)
+    tcp = inet and sock.type == socket.SOCK_STREAM
 
     # The values by name, each kind holding exactly its own options: an option a kind lacks
     # reads as its "not set" value below. (One dict lookup each, where the attributes and

@@ -205,12 +205,14 @@ def test_connect_by_UnixSocketAddress(tcp: Any, tmp_path: Any) -> None:
     echo_line(client, accepted)
 
 
-def fill_unix_backlog(raw: Callable[..., Any], path: str) -> None:
-    """Connect plain sockets to the Unix listener at *path* until it answers EAGAIN."""
+def full_unix_listener(tcp: Any, raw: Callable[..., Any], path: str) -> ServerSocket:
+    """A Unix server at *path* that accepts nothing yet, its backlog filled by plain
+    sockets until it answers EAGAIN."""
+    server = tcp.bind(UnixSocketAddress(path), configure={"backlogSize": 1})
     for _ in range(100):
         filler = raw(socket.AF_UNIX)
         if filler._sock.connect_ex(path) == errno.EAGAIN:
-            return
+            return server  # type: ignore[no-any-return]
     pytest.skip("a Unix listener's backlog never filled up here")
 
 
@@ -220,8 +222,7 @@ def test_unix_connect_waits_for_room_in_a_full_backlog(
     tcp: Any, raw: Callable[..., Any], tmp_path: Any
 ) -> None:
     path = str(tmp_path / "busy.sock")
-    server = tcp.bind(UnixSocketAddress(path), configure={"backlogSize": 1})
-    fill_unix_backlog(raw, path)
+    server = full_unix_listener(tcp, raw, path)
     # Room appears only when the server accepts: there is no event to wait on meanwhile.
     gevent.spawn_later(0.1, server.accept, timeout=5)
     client = tcp.connect(UnixSocketAddress(path), timeout=5)
@@ -234,14 +235,32 @@ def test_unix_connect_to_a_full_backlog_times_out_without_spinning(
     tcp: Any, raw: Callable[..., Any], tmp_path: Any
 ) -> None:
     path = str(tmp_path / "full.sock")
-    tcp.bind(UnixSocketAddress(path), configure={"backlogSize": 1})
-    fill_unix_backlog(raw, path)
+    full_unix_listener(tcp, raw, path)
     started, cpu = time.monotonic(), time.process_time()
     with pytest.raises(ConnectTimeoutException):
         tcp.connect(UnixSocketAddress(path), timeout=0.5)
     waited, used = time.monotonic() - started, time.process_time() - cpu
     # Retrying in a tight loop would burn the whole wait; paused tries use a sliver of it.
     assert waited >= 0.5 and used < waited / 3
+
+
+@needs_unix
+@pytest.mark.timeout(10)
+def test_unix_connect_to_a_full_backlog_honours_gevents_default_timeout(
+    tcp: Any, raw: Callable[..., Any], tmp_path: Any
+) -> None:
+    path = str(tmp_path / "full.sock")
+    full_unix_listener(tcp, raw, path)
+    # Without a connect timeout, gevent's default socket timeout bounds the retries, as it
+    # bounds gevent's own connect.
+    socket.setdefaulttimeout(0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            tcp.connect(UnixSocketAddress(path))
+    finally:
+        socket.setdefaulttimeout(None)
+    assert 0.1 < time.monotonic() - started < 5
 
 
 @needs_unix
