@@ -72,6 +72,9 @@ class Job:
         if self._cancelCause is not None:
             cause = self._cancelCause
         self._completed = True
+        # Never called now (cancel does nothing once complete); the owner's callback would
+        # keep a cycle through the owner alive until the cyclic collector ran.
+        self._onCancel = None
         self._cancelled = cause is not None
         self._cause = cause
         if self._event is not None:

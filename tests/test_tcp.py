@@ -7,12 +7,14 @@ peers that must misbehave (read slowly, never accept, reset) are plain gevent so
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import select
 import socket
 import struct
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -628,6 +630,35 @@ def test_cancelling_socketContext_closes_the_socket(tcp: Any) -> None:
     assert client.awaitClosed(5)
     assert client.socketContext.isCancelled
     assert accepted.openReadChannel().readAvailable(bytearray(1)) == -1
+
+
+@pytest.mark.timeout(10)
+def test_closed_sockets_are_freed_by_reference_counting_alone(tcp: Any) -> None:
+    # Sockets and their channels point at each other while open; a closed connection that
+    # stays in a cycle waits for the cyclic collector, which under connection churn costs
+    # more than anything else the connection does.
+    def exchange() -> list[weakref.ref[Any]]:
+        server, client, accepted = connected_pair(tcp)
+        client.socketContext.invokeOnCompletion(lambda cause: None)
+        server.socketContext.invokeOnCompletion(lambda cause: None)
+        out = client.openWriteChannel()
+        out.writeStringUtf8("ping\n")
+        out.flush()
+        assert accepted.openReadChannel().readUTF8Line() == "ping"
+        accepted.openWriteChannel().close()
+        assert client.openReadChannel().readUTF8Line() is None
+        for sock in (client, accepted, server):
+            sock.close()
+            assert sock.isClosed
+        return [weakref.ref(sock._sock) for sock in (client, accepted, server)]
+
+    gc.collect()
+    gc.disable()
+    try:
+        kernel_sockets = exchange()
+        assert [ref() for ref in kernel_sockets] == [None, None, None]
+    finally:
+        gc.enable()
 
 
 @pytest.mark.timeout(10)
