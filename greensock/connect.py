@@ -20,6 +20,7 @@ from gevent import socket as gsocket
 from gevent.event import Event
 
 from .addresses import SocketAddress, family_of, to_sockaddr
+from .kernel import KernelSocket
 
 __all__ = [
     "STAGGER",
@@ -49,7 +50,7 @@ def interleave_families(infos: Sequence[AddrInfo]) -> list[AddrInfo]:
 
 
 def connect_first(infos: Sequence[AddrInfo], prepare: Callable[[Any], None]) -> tuple[Any, Any]:
-    """Connect to the first of *infos* that accepts; return ``(gevent socket, sockaddr)``.
+    """Connect to the first of *infos* that accepts; return ``(KernelSocket, sockaddr)``.
 
     *prepare* gets each new socket before it connects (to set options). Attempts run in
     their own greenlets, staggered; losers are closed. Raises the first attempt's error
@@ -113,9 +114,9 @@ def connect_first(infos: Sequence[AddrInfo], prepare: Callable[[Any], None]) -> 
 
 
 def _open(info: AddrInfo, prepare: Callable[[Any], None]) -> Any:
-    """A new gevent socket for *info*, prepared and connected; closed if that fails."""
+    """A new kernel socket for *info*, prepared and connected; closed if that fails."""
     family, kind, proto, _, sockaddr = info
-    sock = gsocket.socket(family, kind, proto)
+    sock = KernelSocket.open(family, kind, proto)
     try:
         prepare(sock)
         _connect(sock, sockaddr)
@@ -133,7 +134,7 @@ _FULL_BACKLOG_RETRY = (0.001, 0.05)
 
 
 def _connect(sock: Any, sockaddr: Any) -> None:
-    """Connect the gevent socket *sock* to a numeric *sockaddr*, parking only this greenlet.
+    """Connect the socket *sock* to a numeric *sockaddr*, parking only this greenlet.
 
     gevent's ``connect`` asks the kernel four times (``SO_ERROR``, ``connect``, and both
     again after the wait); a handshake in progress needs one ``connect`` and, once the

@@ -500,8 +500,8 @@ def _apply_values(options: SocketOptions, values: Mapping[str, object]) -> None:
 _LISTENERS_REUSE_ADDRESS = sys.platform != "win32"
 
 
-def apply_options(sock: socket.socket, options: SocketOptions) -> None:
-    """Set the socket options ``options`` asks for on ``sock``, a fresh gevent socket.
+def apply_options(sock: Any, options: SocketOptions) -> None:
+    """Set the socket options ``options`` asks for on ``sock``, a fresh socket.
 
     Call once, before ``bind``/``connect``. What is set depends on the kind of ``options``
     and on ``sock.family``/``sock.type``; an option at its "not set" value is not touched,
@@ -521,8 +521,8 @@ def apply_options(sock: socket.socket, options: SocketOptions) -> None:
     ``socketTimeout`` are for the transport. Raises ``OSError`` from the kernel, and
     ``OSError`` (``ENOPROTOOPT``) for ``reusePort`` where the platform has no SO_REUSEPORT.
     """
-    # The kernel socket, under gevent's: its family and type are plain ints, where gevent's
-    # properties build enums, and its setsockopt is one Python call less.
+    # The kernel socket, under a KernelSocket or a gevent socket: its family and type are
+    # plain ints, where gevent's properties build enums, and its setsockopt is a C call.
     sock = getattr(sock, "_sock", sock)
     inet = sock.family in (socket.AF_INET, socket.AF_INET6)
     tcp = inet and sock.type == socket.SOCK_STREAM
@@ -560,7 +560,7 @@ def apply_options(sock: socket.socket, options: SocketOptions) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 
 
-def apply_accepted(sock: socket.socket, family: int | None = None) -> None:
+def apply_accepted(sock: Any, family: int | None = None) -> None:
     """Set what every accepted connection gets: ``TCP_NODELAY`` (TCP over IP only).
 
     Everything else an accepted socket inherits from its listener in the kernel. A caller
@@ -572,7 +572,7 @@ def apply_accepted(sock: socket.socket, family: int | None = None) -> None:
             return
         family = sock.family
     if family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        getattr(sock, "_sock", sock).setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _so_reuseport() -> int:

@@ -1,4 +1,4 @@
-"""Byte channels over a connected gevent socket, and the lifecycle they share with it.
+"""Byte channels over a connected kernel socket, and the lifecycle they share with it.
 
 The read channel calls ``recv_into`` on the caller's own greenlet (no pump, no extra
 switch) into one shared scratch buffer, then appends to its own buffer; a read into the
@@ -248,10 +248,10 @@ class StreamSocket(SocketLifecycle):
 
     # -- transfers: the one place OS errors are translated ---------------------------------
 
-    # Both transfers call the kernel socket under the gevent socket (``_sock``, non-blocking)
-    # and park on gevent's own watcher only when it would block: the same loop as gevent's
-    # recv_into/send, one Python frame thinner on the hot path. gevent's timeout
-    # (socketTimeout), close and cancel_wait all keep working, as they act on the watcher.
+    # Both transfers call the non-blocking kernel socket (see greensock.kernel) and park on
+    # gevent's own watcher only when it would block: the same loop as gevent's
+    # recv_into/send, one Python frame thinner on the hot path. The timeout (socketTimeout),
+    # close and cancel_wait work as on a gevent socket, as they act on the watcher.
 
     def _receive(self, view: Any, channel: Any) -> int:
         sock = self._sock
@@ -295,7 +295,7 @@ class StreamSocket(SocketLifecycle):
         failure: BaseException = exc
         if isinstance(exc, stdsocket.timeout):
             failure = SocketTimeoutException(
-                f"no progress for {self._sock.gettimeout()} s (socketTimeout)"
+                f"no progress for {self._sock.timeout} s (socketTimeout)"
             )
         self._fail(failure)
         return failure
@@ -394,7 +394,7 @@ class StreamSocket(SocketLifecycle):
         sent = 0
         if data:
             try:
-                sent = int(self._sock.send(data, 0, 0.0))
+                sent = int(self._sock._sock.send(data))
             except BlockingIOError:
                 sent = 0
             except OSError as exc:
@@ -436,7 +436,7 @@ class StreamSocket(SocketLifecycle):
             self._release(error)
 
     def _detach(self) -> Any:
-        """Hand the gevent socket over to a new owner (TLS); this object is closed without it."""
+        """Hand the kernel socket over to a new owner (TLS); this object is closed without it."""
         moved = ClosedChannelException("the socket was handed over to TLS")
         for channel in (self._reader, self._writer):
             if channel is not None and channel._cause is None:

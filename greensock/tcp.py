@@ -30,6 +30,7 @@ from .errors import (
 )
 from .interfaces import IServerSocket, ISocket
 from .jobs import Job
+from .kernel import KernelSocket
 from .lifecycle import SocketLifecycle
 from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
 from .selector import Building
@@ -97,7 +98,7 @@ class ServerSocket(SocketLifecycle):
         finally:
             self._accepting = False
         try:
-            # The listener's family, known already: gevent's family property costs an enum.
+            # The listener's family, known already: asking the new socket costs a call.
             apply_accepted(conn, self._family)
             return TcpSocket(self._selector, conn, from_sockaddr(self._family, address))
         except BaseException:
@@ -189,9 +190,7 @@ def tcp_connect(
     values = options._values
     try:
         socketTimeout = values["socketTimeout"]
-        if socketTimeout is not None or sock.timeout is not None:
-            sock.settimeout(socketTimeout)
-        # The kernel socket's family is a plain int; gevent's property converts it to an enum.
+        sock.timeout = socketTimeout
         remote = from_sockaddr(sock._sock.family, sockaddr) if resolving else target
         connected = TcpSocket(selector, sock, remote)
         connected._resetOnClose = values["lingerSeconds"] == 0
@@ -219,7 +218,7 @@ def tcp_bind(
         )[0]
         family, sockaddr = info[0], info[4]
     selector._checkUsable()
-    sock = gsocket.socket(family, stdsocket.SOCK_STREAM)
+    sock = KernelSocket.open(family, stdsocket.SOCK_STREAM)
     try:
         apply_options(sock, options)
         sock.bind(sockaddr)

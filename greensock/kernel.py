@@ -1,0 +1,121 @@
+"""The kernel socket under a TCP or Unix stream socket, and the two gevent watchers on it.
+
+gevent's cooperative socket is a general-purpose replacement for the standard one: its
+construction and its close run a dozen Python calls that a greensock stream socket never
+needs (the file-object machinery, the stand-in object a closed socket becomes...). Under
+connection churn they cost more than all of greensock's own per-connection Python.
+
+:class:`KernelSocket` keeps only what the stream sockets use, under the names gevent's
+socket gives them (``_sock``, ``_read_event``, ``_write_event``, ``hub``, ``timeout``,
+``_wait``), so the transfer code talks to it as it would to gevent's: the waits are
+gevent's own, so ``timeout`` (``socket.timeout``), ``hub.cancel_wait`` and a close from
+another greenlet (``cancel_wait_ex``) behave exactly as they do on a gevent socket.
+Datagram sockets keep gevent's socket: one per program, not one per connection.
+"""
+
+from __future__ import annotations
+
+import _socket
+from typing import Any
+
+from gevent import get_hub
+from gevent._hub_primitives import wait_on_socket
+from gevent.socket import cancel_wait_ex
+
+__all__ = ["KernelSocket"]
+
+#: What ``_sock`` is once closed: a closed kernel socket, on which every call raises EBADF.
+_CLOSED = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+_CLOSED.close()
+
+
+class KernelSocket:
+    """A non-blocking kernel socket (``_sock``) with gevent's read and write watchers.
+
+    Methods it does not define (``bind``, ``getsockname``, ``setsockopt``, ``shutdown``...)
+    are the kernel socket's own.
+    """
+
+    __slots__ = ("__weakref__", "_read_event", "_sock", "_write_event", "hub", "timeout")
+
+    #: ``_wait(watcher)``: park this greenlet until the watcher fires, at most ``timeout``
+    #: seconds (then ``socket.timeout``); gevent's own C function, as its sockets use.
+    _wait = wait_on_socket
+
+    def __init__(self, sock: Any) -> None:
+        sock.setblocking(False)
+        fileno = sock.fileno()
+        self._sock = sock
+        self.hub = hub = get_hub()
+        io = hub.loop.io
+        self._read_event: Any = io(fileno, 1)
+        self._write_event: Any = io(fileno, 2)
+        #: Seconds a wait may last (None: no bound); gevent's default timeout, as its sockets.
+        self.timeout: float | None = _socket.getdefaulttimeout()
+
+    @classmethod
+    def open(cls, family: int, kind: int, proto: int = 0) -> KernelSocket:
+        """A new socket of *family*, *kind* and *proto* (not inheritable by child processes)."""
+        return cls(_socket.socket(family, kind, proto))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def __repr__(self) -> str:
+        return f"<KernelSocket fd={self._sock.fileno()}>"
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._sock is _CLOSED
+
+    def accept(self) -> tuple[KernelSocket, Any]:
+        """Wait for a connection on this listening socket: (its socket, the peer's sockaddr)."""
+        sock = self._sock
+        while True:
+            try:
+                fileno, address = sock._accept()
+                break
+            except BlockingIOError:
+                pass
+            self._wait(self._read_event)
+        return KernelSocket(_socket.socket(sock.family, sock.type, sock.proto, fileno)), address
+
+    def send(self, data: Any) -> int:
+        """Send some of *data*, waiting while the kernel's buffer is full; the count sent."""
+        while True:
+            try:
+                count: int = self._sock.send(data)
+                return count
+            except BlockingIOError:
+                pass
+            self._wait(self._write_event)
+
+    def close(self) -> None:
+        """Close the descriptor; a greenlet waiting on it gets ``cancel_wait_ex``. Idempotent."""
+        sock = self._sock
+        if sock is _CLOSED:
+            return
+        self._sock = _CLOSED
+        watchers = (self._read_event, self._write_event)
+        self._read_event = self._write_event = None
+        # Waiters are woken (and the watchers closed) on the hub's next turn when there are
+        # any; the descriptor stays open until then, so that its number cannot be reused
+        # under a watcher still registered for it.
+        self.hub.cancel_waits_close_and_then(watchers, cancel_wait_ex, self._release, sock)
+
+    def _release(self, sock: Any) -> None:
+        # Watchers that others made on the descriptor (gevent.select...) get a last event
+        # first, when the loop says it has some; ours are closed already.
+        loop = self.hub.loop
+        if not loop.closing_fd(sock.fileno()):
+            sock.close()
+            return
+        check = loop.check()
+
+        def closeLater() -> None:
+            check.stop()
+            check.close()
+            sock.close()
+
+        check.start(closeLater)
