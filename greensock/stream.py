@@ -167,6 +167,7 @@ class StreamSocket(SocketLifecycle):
         "_closing",
         "_context",
         "_drainer",
+        "_expectAnswer",
         "_fdClosed",
         "_hostname",
         "_localAddress",
@@ -194,6 +195,8 @@ class StreamSocket(SocketLifecycle):
         self._closeCause: BaseException | None = None
         self._selector = selector
         self._sock = sock
+        #: Bytes went out since the last receive: the peer's answer is not here yet.
+        self._expectAnswer = False
         self._scratch: memoryview = selector._scratch
         # The local address is asked for rarely: read from the kernel on first use only.
         self._localAddress: SocketAddress | None = None
@@ -254,16 +257,30 @@ class StreamSocket(SocketLifecycle):
     # close and cancel_wait work as on a gevent socket, as they act on the watcher.
 
     def _receive(self, view: Any, channel: Any) -> int:
+        # The first receive after a send waits for the socket to become readable before it
+        # asks: a request's answer takes the peer a while, and asking at once would cost a
+        # failing system call and an exception on every round trip of a line protocol. When
+        # the answer is already there, the wait returns on the hub's next turn.
+        waitFirst = self._expectAnswer
+        self._expectAnswer = False
         sock = self._sock
-        return self._transfer(sock._sock.recv_into, view, sock._read_event, channel)
+        return self._transfer(sock._sock.recv_into, view, sock._read_event, channel, waitFirst)
 
     def _send(self, view: Any, channel: Any) -> int:
         sock = self._sock
-        return self._transfer(sock._sock.send, view, sock._write_event, channel)
+        count = self._transfer(sock._sock.send, view, sock._write_event, channel)
+        self._expectAnswer = True
+        return count
 
-    def _transfer(self, call: Any, view: Any, event: Any, channel: Any) -> int:
-        """``call(view)`` on the kernel socket, parking on *event* while it would block."""
+    def _transfer(
+        self, call: Any, view: Any, event: Any, channel: Any, waitFirst: bool = False
+    ) -> int:
+        """``call(view)`` on the kernel socket, parking on *event* while it would block
+        (and once before the call when *waitFirst*)."""
+        sock = self._sock
         try:
+            if waitFirst:
+                sock._wait(event)
             while True:
                 try:
                     count: int = call(view)
@@ -272,7 +289,7 @@ class StreamSocket(SocketLifecycle):
                     pass
                 # Outside the handler: a greenlet parked inside it would keep the exception
                 # and its traceback alive, per idle connection, for as long as it waits.
-                self._sock._wait(event)
+                sock._wait(event)
         except OSError as exc:
             raise self._transferFailed(exc, channel) from None
 

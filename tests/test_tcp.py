@@ -828,6 +828,21 @@ def test_socketTimeout_fails_both_channels_on_a_stalled_read(tcp: Any) -> None:
 
 
 @pytest.mark.timeout(10)
+def test_socketTimeout_bounds_the_wait_for_an_answer_after_a_write(tcp: Any) -> None:
+    server = tcp.bind(LOCAL, 0)
+    client = tcp.connect(LOCAL, server.port, configure={"socketTimeout": 0.2})
+    accepted = server.accept(timeout=5)
+    writer = client.openWriteChannel()
+    writer.writeStringUtf8("ping\n")
+    writer.flush()
+    assert accepted.openReadChannel().readUTF8Line() == "ping"  # and never answers
+    started = time.monotonic()
+    with pytest.raises(SocketTimeoutException):
+        client.openReadChannel().readUTF8Line()
+    assert 0.15 <= time.monotonic() - started < 3
+
+
+@pytest.mark.timeout(10)
 def test_socketTimeout_counts_time_without_progress_not_per_read(tcp: Any) -> None:
     server = tcp.bind(LOCAL, 0)
     client = tcp.connect(LOCAL, server.port, configure={"socketTimeout": 0.3})
@@ -844,6 +859,67 @@ def test_socketTimeout_counts_time_without_progress_not_per_read(tcp: Any) -> No
     assert client.openReadChannel().readPacket(6) == b"abcdef"
     sender.join(timeout=5)
     assert not client.isClosed
+
+
+class _CountingReceives:
+    """Stands in for a kernel socket, counting the receives that found nothing queued."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.empty = 0
+
+    def recv_into(self, *args: Any) -> int:
+        try:
+            return int(self._real.recv_into(*args))
+        except BlockingIOError:
+            self.empty += 1
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@pytest.mark.timeout(10)
+def test_a_read_after_a_write_waits_for_the_answer_instead_of_asking_first(tcp: Any) -> None:
+    # In a line protocol the answer is never there yet when the reader asks right after its
+    # request: asking first would be a failing system call and an exception per round trip.
+    _, client, accepted = connected_pair(tcp)
+    counting = client._sock._sock = _CountingReceives(client._sock._sock)
+
+    def echo() -> None:
+        connection = accepted.connection()
+        while (line := connection.input.readUTF8Line()) is not None:
+            connection.output.writeStringUtf8(line + "\n")
+            connection.output.flush()
+
+    echoing = gevent.spawn(echo)
+    reader, writer = client.openReadChannel(), client.openWriteChannel()
+    for index in range(20):
+        writer.writeStringUtf8(f"line {index}\n")
+        writer.flush()
+        assert reader.readUTF8Line() == f"line {index}"
+    writer.close()
+    echoing.join(timeout=5)
+    assert counting.empty == 0
+
+
+@pytest.mark.timeout(10)
+def test_a_read_after_a_write_takes_an_answer_that_is_already_there(tcp: Any) -> None:
+    _, client, accepted = connected_pair(tcp)
+    writer = client.openWriteChannel()
+    writer.writeStringUtf8("ping\n")
+    writer.flush()
+    connection = accepted.connection()
+    assert connection.input.readUTF8Line() == "ping"
+    connection.output.writeStringUtf8("pong\n")
+    connection.output.flush()
+    accepted.close()
+    # The answer and the end of stream are queued before the reader asks.
+    assert select.select([client._sock._sock.fileno()], [], [], 5)[0]
+    reader = client.openReadChannel()
+    with gevent.Timeout(2):
+        assert reader.readUTF8Line() == "pong"
+        assert reader.readUTF8Line() is None
 
 
 @pytest.mark.timeout(10)
