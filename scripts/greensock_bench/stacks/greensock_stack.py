@@ -76,9 +76,9 @@ class GreensockDatagramSocket:
         self._peer = greensock.InetSocketAddress(HOST, peer_port)
 
     def echo_once(self) -> None:
-        """Send one received datagram back to its sender."""
-        datagram = self._sock.receive()
-        self._sock.send(Datagram(datagram.packet, datagram.address))
+        """Send one received datagram back: it carries its sender's address."""
+        sock = self._sock
+        sock.send(sock.receive())
 
     def roundtrip(self, payload: bytes) -> None:
         """Send to the peer and wait for the answer."""
