@@ -279,7 +279,7 @@ class StreamSocket(SocketLifecycle):
         (and once before the call when *waitFirst*)."""
         sock = self._sock
         try:
-            if waitFirst:
+            if waitFirst and event is not None:  # closed: no watcher, and the call says EBADF
                 sock._wait(event)
             while True:
                 try:
