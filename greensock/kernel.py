@@ -2,8 +2,8 @@
 
 gevent's cooperative socket is a general-purpose replacement for the standard one: its
 construction and its close run a dozen Python calls that a greensock stream socket never
-needs (the file-object machinery, the stand-in object a closed socket becomes...). Under
-connection churn they cost more than all of greensock's own per-connection Python.
+needs (the file-object machinery, the stand-in object a closed socket becomes...): about
+5 µs per socket on the benchmark machine, a tenth of a whole connect, exchange and close.
 
 :class:`KernelSocket` keeps only what the stream sockets use, under the names gevent's
 socket gives them (``_sock``, ``_read_event``, ``_write_event``, ``hub``, ``timeout``,

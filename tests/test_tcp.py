@@ -584,6 +584,26 @@ def test_close_wakes_a_greenlet_blocked_in_a_read(tcp: Any) -> None:
 
 
 @pytest.mark.timeout(10)
+def test_close_wakes_a_foreign_watcher_of_the_descriptor_before_releasing_it(tcp: Any) -> None:
+    # Someone else's watcher on the descriptor (gevent.select, wait_read...) gets a last
+    # event first: closing the number under it could hand it another socket's events.
+    _, client, _ = connected_pair(tcp)
+    kernel = client._sock._sock
+    watching = gevent.spawn(gsocket.wait_read, kernel.fileno())
+    gevent.sleep(0.05)
+    assert not watching.dead
+    client.close()
+    assert client.isClosed
+    assert kernel.fileno() != -1  # still open: the watcher has not had its event yet
+    watching.join(timeout=2)
+    assert watching.dead
+    deadline = time.monotonic() + 2
+    while kernel.fileno() != -1 and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+    assert kernel.fileno() == -1
+
+
+@pytest.mark.timeout(10)
 def test_close_wakes_a_greenlet_blocked_in_a_flush(tcp: Any, raw: Callable[..., Any]) -> None:
     listener, port = raw_listener(raw)
     client = tcp.connect(LOCAL, port)
