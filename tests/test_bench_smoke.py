@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ sys.path.insert(0, str(SCRIPTS))
 
 from greensock_bench import stacks, stats  # noqa: E402
 from greensock_bench.protocol import WORKLOADS as TABLE  # noqa: E402
-from greensock_bench.runner import parse_args  # noqa: E402
+from greensock_bench.runner import interleaved_plan, parse_args  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,20 @@ def test_ratio_is_median_over_baseline_median() -> None:
     assert rows["gevent"].median == 200.0 and rows["gevent"].ratio == 1.0
     assert (rows["trio"].low, rows["trio"].median, rows["trio"].high) == (50.0, 100.0, 150.0)
     assert rows["trio"].ratio == 0.5
+
+
+def test_each_stack_runs_first_after_a_change_of_workload_equally_often() -> None:
+    stack_names = ["greensock", "gevent", "trio"]
+    plan = interleaved_plan(6, ["W1", "W2"], stack_names, set())
+    assert len(plan) == len(set(plan)) == 6 * 2 * 3
+    firsts = [
+        stack
+        for index, (_, workload, stack) in enumerate(plan)
+        if index == 0 or plan[index - 1][1] != workload
+    ]
+    assert sorted(Counter(firsts).values()) == [4, 4, 4]
+    # Interleaved still: a repetition ends before the next starts.
+    assert [rep for rep, _, _ in plan] == sorted(rep for rep, _, _ in plan)
+    skipping = interleaved_plan(2, ["W1", "W2"], stack_names, {("W2", "trio")})
+    assert len(skipping) == 2 * (2 * 3 - 1)
+    assert ("W2", "trio") not in {(workload, stack) for _, workload, stack in skipping}
