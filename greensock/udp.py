@@ -254,13 +254,24 @@ class DatagramSocket(SocketLifecycle):
         self._writer: DatagramWriteChannel | None = None
         self._closeHandlerSet = False
         self._senders: dict[Any, SocketAddress] = {}
-        self.incoming = DatagramReceiveChannel(self)
-        self.outgoing = DatagramSendChannel(self)
         self.socketContext = Job(onCancel=self._close)
         selector._register(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.localAddress} {'closed' if self._closed else 'open'}>"
+
+    # The two views are made on each use rather than kept: kept, each would hold the socket
+    # that holds it, a cycle that only the cyclic collector frees once the socket is dropped.
+
+    @property
+    def incoming(self) -> DatagramReceiveChannel:
+        """The received datagrams as a channel: ``receive``, iteration until closed."""
+        return DatagramReceiveChannel(self)
+
+    @property
+    def outgoing(self) -> DatagramSendChannel:
+        """The channel of datagrams to send: ``send``, ``close(cause)``, ``invokeOnClose``."""
+        return DatagramSendChannel(self)
 
     # -- datagrams -------------------------------------------------------------------------
 
@@ -460,6 +471,9 @@ class DatagramSocket(SocketLifecycle):
             self._finishOutput(writer._takePending(), closeSocket=False)
         # gevent throws cancel_wait_ex into greenlets blocked on it; _failure says "closed".
         self._sock.close()
+        # The channels point back at this socket: without them it is freed by reference
+        # counting alone once dropped (openReadChannel/openWriteChannel now raise anyway).
+        self._reader = self._writer = None
         self._selector._unregister(self)
         self.socketContext._complete(cause)
         return True

@@ -9,9 +9,11 @@ that must be "plain" are gevent sockets. The tests named after ktor's are ports 
 from __future__ import annotations
 
 import errno
+import gc
 import pickle
 import socket
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -368,6 +370,33 @@ def test_close(udp: Any) -> None:
     with udp.bind(LOCAL, 0) as managed:
         pass
     assert managed.isClosed
+
+
+def test_closed_sockets_are_freed_by_reference_counting_alone(udp: Any) -> None:
+    # A socket and its channels point at each other while open; left in a cycle once closed,
+    # it would wait for the cyclic collector, a cost for programs that open many.
+    def exchange() -> list[weakref.ref[Any]]:
+        server = udp.bind(LOCAL, 0)
+        client = udp.connect(server.localAddress)
+        for sock in (server, client):
+            sock.socketContext.invokeOnCompletion(lambda cause: None)
+        client.outgoing.send(Datagram(b"ping", server.localAddress))
+        request = server.incoming.receive(timeout=WAIT)
+        server.send(Datagram(b"pong", request.address))
+        assert client.openReadChannel().readPacket(4) == b"pong"
+        output = client.openWriteChannel()
+        output.writeFully(b"last")
+        for sock in (server, client):
+            sock.close()
+        return [weakref.ref(sock._sock) for sock in (server, client)]
+
+    gc.collect()
+    gc.disable()
+    try:
+        kernel_sockets = exchange()
+        assert [ref() for ref in kernel_sockets] == [None, None]
+    finally:
+        gc.enable()
 
 
 def test_cancelling_socketContext_closes_the_socket(udp: Any) -> None:
