@@ -30,6 +30,7 @@ from .errors import (
 )
 from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
+from .kernel import WAIT_FIRST_RUN
 from .lifecycle import SocketLifecycle
 from .reading import READ_STATE, ByteReadOperations
 from .writing import WRITE_STATE, ByteWriteOperations
@@ -170,6 +171,7 @@ class StreamSocket(SocketLifecycle):
         "_expectAnswer",
         "_fdClosed",
         "_hostname",
+        "_lateAnswers",
         "_localAddress",
         "_readOpened",
         "_reader",
@@ -195,8 +197,10 @@ class StreamSocket(SocketLifecycle):
         self._closeCause: BaseException | None = None
         self._selector = selector
         self._sock = sock
-        #: Bytes went out since the last receive: the peer's answer is not here yet.
+        #: Bytes went out since the last receive: the next one awaits the peer's answer.
         self._expectAnswer = False
+        #: How many more answers to wait for before asking the kernel (see WAIT_FIRST_RUN).
+        self._lateAnswers = 0
         self._scratch: memoryview = selector._scratch
         # The local address is asked for rarely: read from the kernel on first use only.
         self._localAddress: SocketAddress | None = None
@@ -257,12 +261,18 @@ class StreamSocket(SocketLifecycle):
     # close and cancel_wait work as on a gevent socket, as they act on the watcher.
 
     def _receive(self, view: Any, channel: Any) -> int:
-        # The first receive after a send waits for the socket to become readable before it
-        # asks: a request's answer takes the peer a while, and asking at once would cost a
-        # failing system call and an exception on every round trip of a line protocol. When
-        # the answer is already there, the wait returns on the hub's next turn.
-        waitFirst = self._expectAnswer
-        self._expectAnswer = False
+        # The first receive after a send awaits the peer's answer. Once an answer was found
+        # missing, the next ones wait for the socket to become readable before they ask: in
+        # a line protocol the answer is never there yet, and asking first costs a failing
+        # system call and an exception per round trip. A connection doing one exchange (or
+        # whose answers are there by the time it reads) keeps asking first: a needless wait
+        # costs a trip through the hub.
+        waitFirst = False
+        if self._expectAnswer:
+            self._expectAnswer = False
+            if self._lateAnswers:
+                self._lateAnswers -= 1
+                waitFirst = True
         sock = self._sock
         return self._transfer(sock._sock.recv_into, view, sock._read_event, channel, waitFirst)
 
@@ -287,6 +297,8 @@ class StreamSocket(SocketLifecycle):
                     return count
                 except BlockingIOError:
                     pass
+                if event is sock._read_event:
+                    self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
                 # Outside the handler: a greenlet parked inside it would keep the exception
                 # and its traceback alive, per idle connection, for as long as it waits.
                 sock._wait(event)

@@ -51,6 +51,7 @@ from .interfaces import (
     IDatagramSendChannel,
 )
 from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
+from .kernel import WAIT_FIRST_RUN
 from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
@@ -79,13 +80,6 @@ MAX_IPV6_PAYLOAD = 65527
 #: costs a dict lookup instead of parsing and validating an address per datagram. Cleared
 #: when full: a server talking to many peers pays the parsing, and its memory stays bounded.
 ADDRESS_CACHE_SIZE = 256
-
-#: Receives that wait for a datagram before asking the kernel, after one found none queued.
-#: A client awaiting its answer, or a server between requests, finds none every time: asking
-#: first would cost a failing recvfrom_into (a syscall and an exception) per datagram. Every
-#: WAIT_FIRST_RUN + 1-th receive asks at once again, so a socket whose datagrams queue up
-#: goes back to plain reads after at most that many needless trips through the hub.
-WAIT_FIRST_RUN = 8
 
 
 # -- the byte-stream view -------------------------------------------------------------------

@@ -48,7 +48,8 @@ from greensock.interfaces import (
     IDatagramSendChannel,
     IJob,
 )
-from greensock.udp import MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD, WAIT_FIRST_RUN
+from greensock.kernel import WAIT_FIRST_RUN
+from greensock.udp import MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD
 
 pytestmark = pytest.mark.timeout(20)
 
