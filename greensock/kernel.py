@@ -85,24 +85,22 @@ class KernelSocket:
     def accept(self) -> tuple[KernelSocket, Any]:
         """Wait for a connection on this listening socket: (its socket, the peer's sockaddr)."""
         sock = self._sock
-        while True:
-            try:
-                fileno, address = sock._accept()
-                break
-            except BlockingIOError:
-                pass
-            self._wait(self._read_event)
+        fileno, address = self._retry(sock._accept, self._read_event)
         return KernelSocket(_socket.socket(sock.family, sock.type, sock.proto, fileno)), address
 
     def send(self, data: Any) -> int:
         """Send some of *data*, waiting while the kernel's buffer is full; the count sent."""
+        count: int = self._retry(self._sock.send, self._write_event, data)
+        return count
+
+    def _retry(self, call: Any, watcher: Any, *args: Any) -> Any:
+        """``call(*args)``, parking on *watcher* each time the kernel says it would block."""
         while True:
             try:
-                count: int = self._sock.send(data)
-                return count
+                return call(*args)
             except BlockingIOError:
                 pass
-            self._wait(self._write_event)
+            self._wait(watcher)
 
     def close(self) -> None:
         """Close the descriptor; a greenlet waiting on it gets ``cancel_wait_ex``. Idempotent."""
