@@ -1,7 +1,7 @@
 """aSocket(), SelectorManager and the builders: ownership, threads, configure, options applied.
 
 Sockets are real, on loopback; option effects are read back with ``getsockopt`` on the
-gevent socket a greensock socket wraps (``sock._sock``).
+socket a greensock socket wraps (``sock._sock``: a KernelSocket for TCP, gevent's for UDP).
 """
 
 from __future__ import annotations
