@@ -848,18 +848,42 @@ def test_socketTimeout_fails_both_channels_on_a_stalled_read(tcp: Any) -> None:
     assert client.awaitClosed(1)
 
 
+def answered_late(client: TcpSocket, accepted: TcpSocket) -> tuple[Any, Any, Any]:
+    """Open the channels and make one exchange whose answer comes after the client asked for
+    it, so that the client's reads right after writes now wait for readability first.
+
+    Returns the client's read and write channels and the accepted side's connection.
+    """
+    reader, writer = client.openReadChannel(), client.openWriteChannel()
+    peer = accepted.connection()
+    writer.writeStringUtf8("first\n")
+    writer.flush()
+
+    def answer() -> None:
+        assert peer.input.readUTF8Line() == "first"
+        gevent.sleep(0.05)
+        peer.output.writeStringUtf8("late\n")
+        peer.output.flush()
+
+    answering = gevent.spawn(answer)
+    assert reader.readUTF8Line() == "late"
+    answering.join(timeout=5)
+    assert client._lateAnswers == WAIT_FIRST_RUN
+    return reader, writer, peer
+
+
 @pytest.mark.timeout(10)
 def test_socketTimeout_bounds_the_wait_for_an_answer_after_a_write(tcp: Any) -> None:
     server = tcp.bind(LOCAL, 0)
     client = tcp.connect(LOCAL, server.port, configure={"socketTimeout": 0.2})
     accepted = server.accept(timeout=5)
-    writer = client.openWriteChannel()
+    reader, writer, peer = answered_late(client, accepted)
     writer.writeStringUtf8("ping\n")
     writer.flush()
-    assert accepted.openReadChannel().readUTF8Line() == "ping"  # and never answers
+    assert peer.input.readUTF8Line() == "ping"  # and never answers
     started = time.monotonic()
     with pytest.raises(SocketTimeoutException):
-        client.openReadChannel().readUTF8Line()
+        reader.readUTF8Line()
     assert 0.15 <= time.monotonic() - started < 3
 
 
@@ -928,20 +952,20 @@ def test_reads_after_writes_wait_for_late_answers_instead_of_asking_first(tcp: A
 @pytest.mark.timeout(10)
 def test_a_read_after_a_write_takes_an_answer_that_is_already_there(tcp: Any) -> None:
     _, client, accepted = connected_pair(tcp)
-    writer = client.openWriteChannel()
+    reader, writer, peer = answered_late(client, accepted)
     writer.writeStringUtf8("ping\n")
     writer.flush()
-    connection = accepted.connection()
-    assert connection.input.readUTF8Line() == "ping"
-    connection.output.writeStringUtf8("pong\n")
-    connection.output.flush()
+    assert peer.input.readUTF8Line() == "ping"
+    peer.output.writeStringUtf8("pong\n")
+    peer.output.flush()
     accepted.close()
-    # The answer and the end of stream are queued before the reader asks.
+    # The answer and the end of stream are queued before the reader asks, which it does
+    # after waiting for readability (the earlier answer came late).
     assert select.select([client._sock._sock.fileno()], [], [], 5)[0]
-    reader = client.openReadChannel()
     with gevent.Timeout(2):
         assert reader.readUTF8Line() == "pong"
         assert reader.readUTF8Line() is None
+    assert client._lateAnswers == WAIT_FIRST_RUN - 1
 
 
 @pytest.mark.timeout(10)
