@@ -65,6 +65,9 @@ def test_quick_bench_reports_positive_numbers_for_every_workload_and_stack(
             assert sample["result"]["seconds"] > 0
             if TABLE[workload].kind == "many":
                 assert set(sample["rss"]) == {"base", "idle", "active"}
+            # Both processes spent CPU time in the measured window, less than the run lasted.
+            assert set(sample["cpu"]) == {"server", "client"}
+            assert all(0 < seconds < sample["wall_seconds"] for seconds in sample["cpu"].values())
 
 
 @pytest.mark.timeout(120)
@@ -76,11 +79,14 @@ def test_quick_bench_summary_has_medians_and_ratios_to_raw_gevent(
     assert rows
     for row in rows:
         assert row["median"] > 0 and row["low"] <= row["median"] <= row["high"]
-        assert row["ratio"] > 0
+        assert row["ratio"] > 0 and row["paired"] > 0
         if row["stack"] == "gevent":
-            assert row["ratio"] == pytest.approx(1.0)
+            assert row["ratio"] == pytest.approx(1.0) and row["paired"] == pytest.approx(1.0)
     table = (out / "bench.md").read_text(encoding="utf-8")
-    assert "| workload | stack | median | min-max | unit | ratio to gevent |" in table
+    assert (
+        "| workload | stack | median | min-max | unit | ratio to gevent | paired ratio |" in table
+    )
+    assert "W5 CPU time per operation" in table
     progress_lines = [line for line in progress.splitlines() if re.match(r"\[\s*\d+/\d+\] ", line)]
     assert len(progress_lines) == len(document["samples"])
 
@@ -101,17 +107,38 @@ def test_connections_option_and_quick_defaults() -> None:
         parse_args(["--workloads", "W9"])
 
 
-def test_ratio_is_median_over_baseline_median() -> None:
-    samples = [
-        {"workload": "W2", "stack": stack, "connections": 1, "ok": True,
-         "metrics": {"round_trips": value}}
-        for stack, value in [("gevent", 100.0), ("gevent", 300.0), ("gevent", 200.0),
-                             ("trio", 50.0), ("trio", 150.0), ("trio", 100.0)]
+def _samples(values: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """W2 samples with the given round-trip rates, repetition by repetition, per stack."""
+    return [
+        {"workload": "W2", "stack": stack, "rep": rep, "connections": 1, "ok": True,
+         "metrics": {"round_trips": value, "cpu_per_op": 1e6 / value}}
+        for stack, rates in values.items()
+        for rep, value in enumerate(rates)
     ]  # fmt: skip
-    rows = {r.stack: r for r in stats.summarize(samples, ["gevent", "trio"], "gevent")}
+
+
+def test_ratio_is_median_over_baseline_median() -> None:
+    samples = _samples({"gevent": [100.0, 300.0, 200.0], "trio": [50.0, 150.0, 100.0]})
+    rows = {
+        r.stack: r
+        for r in stats.summarize(samples, ["gevent", "trio"], "gevent")
+        if r.metric == "round_trips"
+    }
     assert rows["gevent"].median == 200.0 and rows["gevent"].ratio == 1.0
     assert (rows["trio"].low, rows["trio"].median, rows["trio"].high) == (50.0, 100.0, 150.0)
     assert rows["trio"].ratio == 0.5
+
+
+def test_paired_ratio_compares_runs_of_the_same_repetition() -> None:
+    # The machine ran at a third of its speed in repetition 1: the medians see a stack
+    # 0.75x as fast, the same-repetition pairs see it 1.2x as fast each time.
+    samples = _samples({"gevent": [100.0, 30.0, 100.0], "trio": [120.0, 36.0, 120.0]})
+    samples.append({**samples[-1], "rep": 3, "ok": False, "metrics": {}})  # failed: unpaired
+    rows = {(r.stack, r.metric): r for r in stats.summarize(samples, ["gevent", "trio"], "gevent")}
+    assert rows[("trio", "round_trips")].paired == pytest.approx(1.2)
+    assert rows[("gevent", "round_trips")].paired == pytest.approx(1.0)
+    cpu = rows[("trio", "cpu_per_op")]
+    assert not cpu.higher_is_better and cpu.paired == pytest.approx(1 / 1.2)
 
 
 def test_each_stack_runs_first_after_a_change_of_workload_equally_often() -> None:

@@ -2,24 +2,36 @@
 
 Talks to the parent with one JSON object per line: it writes ``{"port": n}`` (server, once
 listening), ``{"event": name, ...}`` (client checkpoints, answered by a line on stdin),
-``{"rss": n}`` (server, for each ``rss`` line on stdin), ``{"result": {...}}`` (client, at the
-end) or ``{"error": "..."}``. A watchdog thread ends the process after ``--hard-timeout``
-seconds whatever it is doing, and a server exits when its stdin closes (parent gone).
+``{"rss": n}`` and ``{"cpu": seconds}`` (server, for each ``rss`` or ``cpu`` line on stdin),
+``{"result": {...}}`` (client, at the end) or ``{"error": "..."}``. Every checkpoint carries
+the client's CPU time so far, and the parent asks the server for its own at the same moment.
+A watchdog thread ends the process after ``--hard-timeout`` seconds whatever it is doing,
+and a server exits when its stdin closes (parent gone).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from . import stacks, sysinfo
 from .protocol import Params
+
+
+class Window:
+    """A measured window: ``began`` (``time.perf_counter``), then its length in ``seconds``."""
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.seconds = 0.0
 
 
 class Control:
@@ -40,21 +52,35 @@ class Control:
         self.emit({"port": port})
 
     def checkpoint(self, name: str, **data: Any) -> None:
-        """Client: report reaching ``name`` and block (the whole process) until told to go on.
+        """Client: report reaching ``name`` (with the process's CPU seconds so far) and block
+        the whole process until told to go on.
 
         Used only while every connection is idle, so blocking the event loop costs nothing.
         """
-        self.emit({"event": name, **data})
+        self.emit({"event": name, "cpu": time.process_time(), **data})
         if not sys.stdin.readline():
             os._exit(3)  # the parent is gone
 
-    def serve_rss_requests(self) -> None:
-        """Server: answer each ``rss`` line on stdin from a thread; exit when stdin closes."""
+    @contextlib.contextmanager
+    def window(self) -> Iterator[Window]:
+        """Client: the measured part of a run, between the ``start`` and ``end`` checkpoints
+        (the parent reads both processes' CPU time at each)."""
+        self.checkpoint("start")
+        window = Window()
+        yield window
+        window.seconds = time.perf_counter() - window.began
+        self.checkpoint("end")
+
+    def serve_requests(self) -> None:
+        """Server: answer each ``rss`` or ``cpu`` line on stdin from a thread; exit when stdin
+        closes."""
+        answers = {"rss": sysinfo.rss_bytes, "cpu": time.process_time}
 
         def loop() -> None:
             for line in sys.stdin:
-                if line.strip() == "rss":
-                    self.emit({"rss": sysinfo.rss_bytes()})
+                request = line.strip()
+                if request in answers:
+                    self.emit({request: answers[request]()})
             os._exit(0)
 
         threading.Thread(target=loop, name="bench-control", daemon=True).start()
@@ -89,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = stacks.load(args.stack)
         if args.role == "server":
-            control.serve_rss_requests()
+            control.serve_requests()
         result = module.main(args.role, params, control, stacks.STACKS[args.stack].variant)
     except Exception:  # noqa: BLE001 -- reported to the parent, which marks the run failed
         control.emit({"error": traceback.format_exc(limit=-10)})

@@ -158,16 +158,20 @@ def _argv(
     ]  # fmt: skip
 
 
-def _rss(server: Child) -> int:
-    server.send("rss")
-    return int(server.receive(RSS_TIMEOUT)["rss"])
+def _ask(server: Child, what: str) -> float:
+    """The server's answer to ``rss`` (bytes) or ``cpu`` (seconds of CPU time so far)."""
+    server.send(what)
+    return float(server.receive(RSS_TIMEOUT)[what])
 
 
 def run_once(
     stack: str, workload: str, duration: float, connections: int, env: dict[str, str]
 ) -> dict[str, Any]:
-    """Run ``workload`` on ``stack`` once; return the client's result and the server's RSS.
+    """Run ``workload`` on ``stack`` once; return the client's result, the server's RSS and
+    the CPU seconds each process spent in the measured window.
 
+    The client stops at checkpoints while nothing is in flight: ``idle`` (every connection
+    open, for the RSS), ``start`` and ``end`` (the measured window, for the CPU times).
     Raises RunError when the run fails or times out; both children are gone on return.
     """
     kind = WORKLOADS[workload].kind
@@ -176,7 +180,8 @@ def run_once(
     argv = _argv("server", stack, workload, duration, connections, server_timeout)
     with Child("server", argv, env, server_timeout) as server:
         port = int(server.receive(STARTUP_ALLOWANCE)["port"])
-        rss = {"base": _rss(server)} if kind == "many" else {}
+        rss = {"base": int(_ask(server, "rss"))} if kind == "many" else {}
+        cpu: dict[str, dict[str, float]] = {}
         argv = _argv("client", stack, workload, duration, connections, timeout, port)
         with Child("client", argv, env, timeout) as client:
             while True:
@@ -184,10 +189,15 @@ def run_once(
                 if "result" in message:
                     break
                 event = message.get("event")
-                if event in ("idle", "active"):
-                    rss[event] = _rss(server)
-                    client.send("go")
-                else:
+                if event == "idle" or (event == "end" and kind == "many"):
+                    rss["idle" if event == "idle" else "active"] = int(_ask(server, "rss"))
+                if event in ("start", "end"):
+                    cpu[event] = {"server": _ask(server, "cpu"), "client": message["cpu"]}
+                elif event != "idle":
                     raise RunError(f"client: unexpected message {message!r}")
+                client.send("go")
             client.close(grace=EXIT_GRACE)
-    return {"result": message["result"], "rss": rss}
+    if set(cpu) != {"start", "end"}:
+        raise RunError("client: no start and end checkpoints around its measured window")
+    spent = {side: cpu["end"][side] - cpu["start"][side] for side in ("server", "client")}
+    return {"result": message["result"], "rss": rss, "cpu": spent}

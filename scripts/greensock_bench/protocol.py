@@ -73,17 +73,27 @@ THROUGHPUT = Metric("throughput", "MiB/s")
 ROUND_TRIPS = Metric("round_trips", "round trips/s")
 CONNECTIONS = Metric("connections", "connections/s")
 IDLE_MEMORY = Metric("idle_memory", "KiB/conn (server RSS)", higher_is_better=False)
+#: CPU time of server and client together per operation (round trip, connection, 64 KiB
+#: chunk) in the measured window. Unlike the rates it leaves out the time a process waits to
+#: be scheduled, which is most of the noise of a shared machine.
+CPU_PER_OP = Metric("cpu_per_op", "µs CPU/op (server+client)", higher_is_better=False)
 
 WORKLOADS: dict[str, Workload] = {
     w.key: w
     for w in (
-        Workload("W1", "bulk", "bulk 64 KiB writes, half-close", (THROUGHPUT,)),
-        Workload("W2", "pingpong", "64-byte line ping-pong", (ROUND_TRIPS,)),
-        Workload("W3", "many", "{n} connections ping-pong", (ROUND_TRIPS, IDLE_MEMORY), 1000),
-        Workload("W4", "churn", "50 workers connect/line/close", (CONNECTIONS,)),
-        Workload("W5", "udp", "UDP 64-byte echo", (ROUND_TRIPS,)),
+        Workload("W1", "bulk", "bulk 64 KiB writes, half-close", (THROUGHPUT, CPU_PER_OP)),
+        Workload("W2", "pingpong", "64-byte line ping-pong", (ROUND_TRIPS, CPU_PER_OP)),
         Workload(
-            "W6", "many", "{n} idle connections, then active", (ROUND_TRIPS, IDLE_MEMORY), 10_000
+            "W3", "many", "{n} connections ping-pong", (ROUND_TRIPS, IDLE_MEMORY, CPU_PER_OP), 1000
+        ),
+        Workload("W4", "churn", "50 workers connect/line/close", (CONNECTIONS, CPU_PER_OP)),
+        Workload("W5", "udp", "UDP 64-byte echo", (ROUND_TRIPS, CPU_PER_OP)),
+        Workload(
+            "W6",
+            "many",
+            "{n} idle connections, then active",
+            (ROUND_TRIPS, IDLE_MEMORY, CPU_PER_OP),
+            10_000,
         ),
     )
 }
@@ -105,9 +115,14 @@ class Params:
 
 
 def metric_values(
-    workload: Workload, result: dict[str, float], rss: dict[str, int], connections: int
+    workload: Workload,
+    result: dict[str, float],
+    rss: dict[str, int],
+    cpu: dict[str, float],
+    connections: int,
 ) -> dict[str, float]:
-    """Turn a client's raw result (and the server's RSS readings) into the workload's metrics."""
+    """Turn a client's raw result, the server's RSS readings and both processes' CPU seconds
+    into the workload's metrics."""
     seconds = max(result["seconds"], 1e-9)
     values: dict[str, float] = {}
     for metric in workload.metrics:
@@ -115,6 +130,8 @@ def metric_values(
             values[metric.key] = result["bytes"] / seconds / (1024 * 1024)
         elif metric is IDLE_MEMORY:
             values[metric.key] = (rss["idle"] - rss["base"]) / connections / 1024
+        elif metric is CPU_PER_OP:
+            values[metric.key] = sum(cpu.values()) / max(result["count"], 1) * 1e6
         else:
             values[metric.key] = result["count"] / seconds
     return values

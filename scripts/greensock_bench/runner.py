@@ -2,7 +2,8 @@
 
 Runs are interleaved: each repetition runs every selected workload on every stack in turn
 (A B C, B C A, C A B ...), so slow drifts of a shared machine hit all stacks alike; the report
-gives medians, min-max and ratios of medians to raw gevent.
+gives medians, min-max, ratios of medians and paired ratios to raw gevent, for the rates
+and for the CPU time both processes spent per operation.
 """
 
 from __future__ import annotations
@@ -194,7 +195,9 @@ def _run(
     try:
         raw = run_once(stack, key, args.duration, connections, env)
         sample.update(ok=True, error=None, **raw)
-        sample["metrics"] = metric_values(workload, raw["result"], raw["rss"], connections)
+        sample["metrics"] = metric_values(
+            workload, raw["result"], raw["rss"], raw["cpu"], connections
+        )
         shown = ", ".join(
             f"{report.number(sample['metrics'][m.key])} {m.unit}" for m in workload.metrics
         )

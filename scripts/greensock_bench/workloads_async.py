@@ -175,26 +175,25 @@ async def _roundtrip(conn: AsyncConn, line: Line) -> None:
 async def _bulk(adapter: AsyncAdapter, params: Params, control: Control) -> dict[str, float]:
     conn = await adapter.connect(params.port)
     chunk = bytes(CHUNK_SIZE)
-    start = perf_counter()
-    chunks = await _repeat(partial(conn.send, chunk), start + params.duration, MAX_CHUNKS)
-    await conn.shutdown_write()
-    reply = await conn.read_line()
-    seconds = perf_counter() - start
+    with control.window() as window:
+        deadline = window.began + params.duration
+        chunks = await _repeat(partial(conn.send, chunk), deadline, MAX_CHUNKS)
+        await conn.shutdown_write()
+        reply = await conn.read_line()
     await _close(adapter, conn)
     sent = chunks * CHUNK_SIZE
     if not reply or int(reply) != sent:
         raise RuntimeError(f"server counted {reply!r}, client sent {sent}")
-    return {"bytes": sent, "count": chunks, "seconds": seconds}
+    return {"bytes": sent, "count": chunks, "seconds": window.seconds}
 
 
 async def _pingpong(adapter: AsyncAdapter, params: Params, control: Control) -> dict[str, float]:
     conn = await adapter.connect(params.port)
-    start = perf_counter()
     op = partial(_roundtrip, conn, adapter.line(LINE_TEXT))
-    count = await _repeat(op, start + params.duration)
-    seconds = perf_counter() - start
+    with control.window() as window:
+        count = await _repeat(op, window.began + params.duration)
     await _close(adapter, conn)
-    return {"count": count, "seconds": seconds}
+    return {"count": count, "seconds": window.seconds}
 
 
 async def _churn(adapter: AsyncAdapter, params: Params, control: Control) -> dict[str, float]:
@@ -209,10 +208,11 @@ async def _churn(adapter: AsyncAdapter, params: Params, control: Control) -> dic
         finally:
             await conn.close()
 
-    start = perf_counter()
-    deadline = start + params.duration
-    counts = await adapter.run_all([partial(_repeat, once, deadline) for _ in range(CHURN_WORKERS)])
-    return {"count": sum(counts), "seconds": perf_counter() - start}
+    with control.window() as window:
+        deadline = window.began + params.duration
+        workers = [partial(_repeat, once, deadline) for _ in range(CHURN_WORKERS)]
+        counts = await adapter.run_all(workers)
+    return {"count": sum(counts), "seconds": window.seconds}
 
 
 async def _many(adapter: AsyncAdapter, params: Params, control: Control) -> dict[str, float]:
@@ -232,22 +232,20 @@ async def _many(adapter: AsyncAdapter, params: Params, control: Control) -> dict
     for opened in await adapter.run_all(openers):
         conns += opened
     control.checkpoint("idle", connections=len(conns))
-    start = perf_counter()
-    deadline = start + params.duration
-    pingers = [partial(_repeat, partial(_roundtrip, c, line), deadline) for c in conns]
-    counts = await adapter.run_all(pingers)
-    seconds = perf_counter() - start
-    control.checkpoint("active")
+    with control.window() as window:
+        deadline = window.began + params.duration
+        pingers = [partial(_repeat, partial(_roundtrip, c, line), deadline) for c in conns]
+        counts = await adapter.run_all(pingers)
     for conn in conns:
         await _close(adapter, conn)
-    return {"count": sum(counts), "seconds": seconds}
+    return {"count": sum(counts), "seconds": window.seconds}
 
 
 async def _udp(adapter: AsyncAdapter, params: Params, control: Control) -> dict[str, float]:
     sock = await adapter.udp_client(params.port)
-    start = perf_counter()
-    count = await _repeat(partial(sock.roundtrip, DATAGRAM), start + params.duration)
-    return {"count": count, "seconds": perf_counter() - start}
+    with control.window() as window:
+        count = await _repeat(partial(sock.roundtrip, DATAGRAM), window.began + params.duration)
+    return {"count": count, "seconds": window.seconds}
 
 
 CLIENTS: dict[str, Callable[[AsyncAdapter, Params, Control], Awaitable[dict[str, float]]]] = {

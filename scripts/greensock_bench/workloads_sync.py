@@ -192,25 +192,24 @@ def _bulk(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, f
     conn = adapter.connect(params.port)
     chunk = bytes(CHUNK_SIZE)
     send = conn.send
-    start = perf_counter()
-    chunks = _repeat(partial(send, chunk), start + params.duration, MAX_CHUNKS)
-    conn.shutdown_write()
-    reply = conn.read_line()
-    seconds = perf_counter() - start
+    with control.window() as window:
+        chunks = _repeat(partial(send, chunk), window.began + params.duration, MAX_CHUNKS)
+        conn.shutdown_write()
+        reply = conn.read_line()
     _close(conn)
     sent = chunks * CHUNK_SIZE
     if not reply or int(reply) != sent:
         raise RuntimeError(f"server counted {reply!r}, client sent {sent}")
-    return {"bytes": sent, "count": chunks, "seconds": seconds}
+    return {"bytes": sent, "count": chunks, "seconds": window.seconds}
 
 
 def _pingpong(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, float]:
     conn = adapter.connect(params.port)
-    start = perf_counter()
-    count = _repeat(partial(_roundtrip, conn, adapter.line(LINE_TEXT)), start + params.duration)
-    seconds = perf_counter() - start
+    op = partial(_roundtrip, conn, adapter.line(LINE_TEXT))
+    with control.window() as window:
+        count = _repeat(op, window.began + params.duration)
     _close(conn)
-    return {"count": count, "seconds": seconds}
+    return {"count": count, "seconds": window.seconds}
 
 
 def _churn(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, float]:
@@ -225,10 +224,10 @@ def _churn(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, 
         finally:
             conn.close()
 
-    start = perf_counter()
-    deadline = start + params.duration
-    counts = _run_all([partial(_repeat, once, deadline) for _ in range(CHURN_WORKERS)])
-    return {"count": sum(counts), "seconds": perf_counter() - start}
+    with control.window() as window:
+        deadline = window.began + params.duration
+        counts = _run_all([partial(_repeat, once, deadline) for _ in range(CHURN_WORKERS)])
+    return {"count": sum(counts), "seconds": window.seconds}
 
 
 def _many(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, float]:
@@ -247,21 +246,19 @@ def _many(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, f
     for opened in _run_all([partial(opener, k) for k in range(min(CONNECT_PARALLEL, total))]):
         conns += opened
     control.checkpoint("idle", connections=len(conns))
-    start = perf_counter()
-    deadline = start + params.duration
-    counts = _run_all([partial(_repeat, partial(_roundtrip, c, line), deadline) for c in conns])
-    seconds = perf_counter() - start
-    control.checkpoint("active")
+    with control.window() as window:
+        deadline = window.began + params.duration
+        counts = _run_all([partial(_repeat, partial(_roundtrip, c, line), deadline) for c in conns])
     for conn in conns:
         _close(conn)
-    return {"count": sum(counts), "seconds": seconds}
+    return {"count": sum(counts), "seconds": window.seconds}
 
 
 def _udp(adapter: SyncAdapter, params: Params, control: Control) -> dict[str, float]:
     sock = adapter.udp_bind(params.port)
-    start = perf_counter()
-    count = _repeat(partial(sock.roundtrip, DATAGRAM), start + params.duration)
-    return {"count": count, "seconds": perf_counter() - start}
+    with control.window() as window:
+        count = _repeat(partial(sock.roundtrip, DATAGRAM), window.began + params.duration)
+    return {"count": count, "seconds": window.seconds}
 
 
 CLIENTS: dict[str, Callable[[SyncAdapter, Params, Control], dict[str, float]]] = {
