@@ -12,7 +12,7 @@ import errno
 import os
 import socket as stdsocket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import gevent
@@ -21,6 +21,7 @@ from gevent.event import Event
 
 from .addresses import SocketAddress, family_of, to_sockaddr
 from .kernel import KernelSocket
+from .options import SocketOptions, apply_options
 
 __all__ = [
     "STAGGER",
@@ -49,12 +50,12 @@ def interleave_families(infos: Sequence[AddrInfo]) -> list[AddrInfo]:
     return ordered
 
 
-def connect_first(infos: Sequence[AddrInfo], prepare: Callable[[Any], None]) -> tuple[Any, Any]:
+def connect_first(infos: Sequence[AddrInfo], options: SocketOptions) -> tuple[Any, Any]:
     """Connect to the first of *infos* that accepts; return ``(KernelSocket, sockaddr)``.
 
-    *prepare* gets each new socket before it connects (to set options). Attempts run in
-    their own greenlets, staggered; losers are closed. Raises the first attempt's error
-    (with ``exceptions``) when all fail.
+    Each new socket gets *options* before it connects. Attempts run in their own
+    greenlets, staggered; losers are closed. Raises the first attempt's error (with
+    ``exceptions``) when all fail.
     """
     if not infos:
         raise ValueError("no address to connect to")
@@ -62,7 +63,7 @@ def connect_first(infos: Sequence[AddrInfo], prepare: Callable[[Any], None]) -> 
     if len(ordered) == 1:
         # One address (a numeric host, a Unix path): no race to run, connect right here.
         try:
-            return _open(ordered[0], prepare), ordered[0][4]
+            return _open(ordered[0], options), ordered[0][4]
         except Exception as exc:
             exc.exceptions = [exc]  # type: ignore[attr-defined]
             raise
@@ -73,7 +74,7 @@ def connect_first(infos: Sequence[AddrInfo], prepare: Callable[[Any], None]) -> 
 
     def attempt(index: int, info: AddrInfo) -> None:
         try:
-            sock = _open(info, prepare)
+            sock = _open(info, options)
         except Exception as exc:  # noqa: BLE001 - every attempt's error is kept and reported
             errors[index] = exc
             if all(error is not None for error in errors):
@@ -113,12 +114,12 @@ def connect_first(infos: Sequence[AddrInfo], prepare: Callable[[Any], None]) -> 
     raise first
 
 
-def _open(info: AddrInfo, prepare: Callable[[Any], None]) -> Any:
-    """A new kernel socket for *info*, prepared and connected; closed if that fails."""
+def _open(info: AddrInfo, options: SocketOptions) -> Any:
+    """A new kernel socket for *info* with *options* set, connected; closed if that fails."""
     family, kind, proto, _, sockaddr = info
     sock = KernelSocket.open(family, kind, proto)
     try:
-        prepare(sock)
+        apply_options(sock, options)
         _connect(sock, sockaddr)
     except BaseException:
         sock.close()

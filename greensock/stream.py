@@ -374,9 +374,9 @@ class StreamSocket(SocketLifecycle):
             self._reader._buf.clear()
         pending = b""
         if self._writer is not None:
-            if not self._writer._writeClosed:
-                self._writer._writeClosed = True
-            pending = self._writer._takePending()
+            self._writer._writeClosed = True
+            if self._writer._pending:
+                pending = self._writer._takePending()
         if self._writePump is not None:
             pending += self._stopWritePump()
         # Wake whoever is blocked on a channel; a drain greenlet from an earlier half-close is

@@ -185,7 +185,7 @@ def tcp_connect(
         if infos is None:
             assert isinstance(target, InetSocketAddress)
             infos = resolve(target._hostname, target._port, stdsocket.SOCK_STREAM)
-        sock, sockaddr = connect_first(infos, functools.partial(apply_options, options=options))
+        sock, sockaddr = connect_first(infos, options)
     # The values, not the attributes: one dict lookup each instead of a descriptor call.
     values = options._values
     try:

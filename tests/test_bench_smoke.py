@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -24,7 +25,8 @@ REQUIRED_STACKS = ["greensock", "gevent", "asyncio"]
 
 sys.path.insert(0, str(SCRIPTS))
 
-from greensock_bench import stacks, stats  # noqa: E402
+from greensock_bench import instructions, stacks, stats  # noqa: E402
+from greensock_bench.orchestrate import child_env  # noqa: E402
 from greensock_bench.protocol import WORKLOADS as TABLE  # noqa: E402
 from greensock_bench.runner import interleaved_plan, parse_args  # noqa: E402
 
@@ -156,3 +158,26 @@ def test_each_stack_runs_first_after_a_change_of_workload_equally_often() -> Non
     skipping = interleaved_plan(2, ["W1", "W2"], stack_names, {("W2", "trio")})
     assert len(skipping) == 2 * (2 * 3 - 1)
     assert ("W2", "trio") not in {(workload, stack) for _, workload, stack in skipping}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("stack", instructions.STACK_NAMES)
+@pytest.mark.parametrize("operation", list(instructions.OPERATIONS))
+def test_instruction_count_operations_run_on_both_stacks(operation: str, stack: str) -> None:
+    argv = [sys.executable, "-m", "greensock_bench.instructions", "--child", operation, stack, "20"]
+    done = subprocess.run(
+        argv, env=child_env(), capture_output=True, text=True, timeout=50, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instruction_count_per_operation_is_the_difference_of_two_runs() -> None:
+    env = {**child_env(), "PYTHONHASHSEED": "0"}
+    per_op = instructions.per_operation("udp", "greensock", env, counts=(20, 60))
+    # Tens of thousands of instructions per UDP round trip, not the millions of start-up.
+    assert 1_000 < per_op < 1_000_000
+    table = instructions.markdown({"udp": {"greensock": per_op, "gevent": per_op * 2}})
+    assert "| W5 UDP 64-byte echo, per round trip | greensock |" in table
+    assert "0.500x" in table

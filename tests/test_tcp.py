@@ -36,6 +36,7 @@ from greensock import (
     InetSocketAddress,
     SelectorManager,
     SocketTimeoutException,
+    TCPClientSocketOptions,
     UnixSocketAddress,
     aSocket,
 )
@@ -1264,7 +1265,7 @@ def test_connect_first_falls_back_at_once_when_an_address_refuses(
     ]
     infos.insert(0, info(socket.AF_INET6, "::1", port))
     started = time.monotonic()
-    sock, sockaddr = connect_first(infos, lambda s: None)
+    sock, sockaddr = connect_first(infos, TCPClientSocketOptions())
     try:
         assert time.monotonic() - started < STAGGER  # did not wait out the stagger
         assert sockaddr[0] == LOCAL
@@ -1282,7 +1283,7 @@ def test_connect_first_starts_the_next_attempt_after_the_stagger(
     started = time.monotonic()
     sock, sockaddr = connect_first(
         [info(socket.AF_INET, LOCAL, stalled), info(socket.AF_INET, LOCAL, good)],
-        lambda s: None,
+        TCPClientSocketOptions(),
     )
     elapsed = time.monotonic() - started
     try:
@@ -1300,7 +1301,7 @@ def test_connect_first_raises_the_first_error_with_every_attempts_errors(
     with pytest.raises(ConnectionRefusedError) as caught:
         connect_first(
             [info(socket.AF_INET, LOCAL, first), info(socket.AF_INET, LOCAL, second)],
-            lambda s: None,
+            TCPClientSocketOptions(),
         )
     errors = caught.value.exceptions  # type: ignore[attr-defined]
     assert len(errors) == 2
@@ -1310,7 +1311,7 @@ def test_connect_first_raises_the_first_error_with_every_attempts_errors(
 
 def test_connect_first_without_addresses_raises_instead_of_waiting_forever() -> None:
     with pytest.raises(ValueError, match="no address"):
-        connect_first([], lambda s: None)
+        connect_first([], TCPClientSocketOptions())
 
 
 @pytest.mark.timeout(10)
