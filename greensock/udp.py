@@ -248,6 +248,10 @@ class DatagramSocket(SocketLifecycle):
         self._writer: DatagramWriteChannel | None = None
         self._closeHandlerSet = False
         self._senders: dict[Any, SocketAddress] = {}
+        # The last sender's sockaddr and address: a client hearing from its one server, or a
+        # server from the same peer again, compares two tuples instead of hashing one.
+        self._lastSender: Any = None
+        self._lastSenderAddress: Any = None
         self.socketContext = Job(onCancel=self._close)
         selector._register(self)
 
@@ -285,9 +289,13 @@ class DatagramSocket(SocketLifecycle):
         else:
             with gevent.Timeout(timeout, SocketTimeoutException(f"no datagram within {timeout} s")):
                 size, sockaddr = self._receiveInto(self)
-        address = self._senders.get(sockaddr)
-        if address is None:
-            address = self._senderAddress(sockaddr)
+        if sockaddr == self._lastSender:
+            address = self._lastSenderAddress
+        else:
+            address = self._senders.get(sockaddr)
+            if address is None:
+                address = self._senderAddress(sockaddr)
+            self._lastSender, self._lastSenderAddress = sockaddr, address
         return received(self._scratch[:size].tobytes(), address)
 
     def send(self, datagram: Datagram) -> None:

@@ -7,6 +7,7 @@ shape. The harness lives in ``scripts/`` (``scripts/bench.py``, package ``greens
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -107,6 +108,15 @@ def test_connections_option_and_quick_defaults() -> None:
     assert parse_args(["--connections", "70"]).connections == {"W3": 70, "W6": 70}
     with pytest.raises(SystemExit):
         parse_args(["--workloads", "W9"])
+
+
+def test_cpus_option_takes_only_cpus_this_process_may_use() -> None:
+    mine = sorted(os.sched_getaffinity(0))
+    assert parse_args(["--cpus", str(mine[0])]).cpus == {mine[0]}
+    assert parse_args([]).cpus is None
+    for bad in ("x", "", str(max(mine) + 1000)):
+        with pytest.raises(SystemExit):
+            parse_args(["--cpus", bad])
 
 
 def _samples(values: dict[str, list[float]]) -> list[dict[str, Any]]:

@@ -198,6 +198,19 @@ def test_bind_defaults_to_the_wildcard_address_and_an_ephemeral_port(udp: Any) -
     assert explicit.localAddress.hostname == LOCAL
 
 
+def test_each_received_datagram_carries_its_own_senders_address(udp: Any) -> None:
+    """Runs of one sender and alternations of several: the last sender is remembered, and
+    a new one must not be taken for it."""
+    server, one, other = udp.bind(LOCAL, 0), udp.bind(LOCAL, 0), udp.bind(LOCAL, 0)
+    order = [one, one, other, one, other, other, one]
+    for index, sender in enumerate(order):
+        sender.send(Datagram(bytes([index]), server.localAddress))
+    for index, sender in enumerate(order):
+        got = server.receive(timeout=WAIT)
+        assert got.packet == bytes([index])
+        assert got.address == sender.localAddress
+
+
 def test_binding_a_used_port_raises_EADDRINUSE(udp: Any) -> None:
     first = udp.bind(LOCAL, 0)
     with pytest.raises(OSError) as caught:

@@ -25,7 +25,12 @@ def markdown(rows: list[Row], skipped: dict[str, str], meta: dict[str, Any]) -> 
     baseline = meta["baseline"]
     lines = [
         f"Benchmark: {meta['duration']:g} s per run, {meta['repeat']} interleaved repetition(s); "
-        f"Python {meta['machine']['python']}, {meta['machine']['cpus']} CPUs.",
+        f"Python {meta['machine']['python']}, {meta['machine']['cpus']} CPUs"
+        + (
+            f", every process on CPU {','.join(map(str, meta['cpus']))}."
+            if meta.get("cpus")
+            else "."
+        ),
         "",
         f"| workload | stack | median | min-max | unit | ratio to {baseline} | paired ratio |",
         "|---|---|---:|---:|---|---:|---:|",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,20 @@ def _connections(text: str) -> dict[str, int]:
     return counts
 
 
+def _cpus(text: str) -> set[int]:
+    """``0`` or ``0,1``: CPUs this machine has."""
+    try:
+        cpus = {int(item) for item in text.split(",") if item.strip()}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad --cpus {text!r}") from None
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    if not cpus or not cpus <= allowed:
+        raise argparse.ArgumentTypeError(
+            f"--cpus {text!r}: choose from the CPUs this process may use, {sorted(allowed)}"
+        )
+    return cpus
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line (``--quick`` fills in what was not given)."""
     parser = argparse.ArgumentParser(
@@ -77,6 +92,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_connections,
         default={},
         help="connections for W3 and W6: N for both, or W3=N,W6=M (defaults 1000, 10000)",
+    )
+    parser.add_argument(
+        "--cpus",
+        type=_cpus,
+        help="run every process on these CPUs only, as taskset -c does (e.g. 0, or 0,1): on "
+        "one CPU each wake-up is a context switch there, not an interrupt to an idle CPU",
     )
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="output dir")
     parser.add_argument(
@@ -153,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     Returns 0 when every run succeeded, 1 when some failed (they are in the report).
     """
     args = parse_args(argv)
+    if args.cpus:
+        os.sched_setaffinity(0, args.cpus)  # the servers and clients started from here inherit it
     env = child_env()
     stack_skips, workload_skips, pair_skips = _skips(args, env)
     skipped = {**stack_skips, **workload_skips}
@@ -231,6 +254,7 @@ def _finish(
         "stacks": args.stacks,
         "connections": {k: WORKLOADS[k].connections(args.connections.get(k)) for k in ("W3", "W6")},
         "baseline": stacks.BASELINE,
+        "cpus": sorted(args.cpus) if args.cpus else None,
         "machine": sysinfo.machine(),
     }
     rows = stats.summarize(samples, run_stacks, stacks.BASELINE)
