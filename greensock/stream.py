@@ -356,6 +356,8 @@ class StreamSocket(SocketLifecycle):
     # -- lifecycle -----------------------------------------------------------------------
 
     def _checkOpen(self) -> None:
+        # The channel openers test _closing before calling this: once per connect each, the
+        # call would cost more than the test.
         if self._closing:
             raise ClosedChannelException("the socket is closed")
 
@@ -497,7 +499,8 @@ class StreamSocket(SocketLifecycle):
 
     def openReadChannel(self) -> SocketReadChannel:
         """The channel of incoming bytes; once per socket (RuntimeError the second time)."""
-        self._checkOpen()
+        if self._closing:
+            self._checkOpen()
         if self._readOpened:
             raise RuntimeError("the read side of this socket is already open (once per socket)")
         self._readOpened = True
@@ -506,7 +509,8 @@ class StreamSocket(SocketLifecycle):
 
     def openWriteChannel(self, autoFlush: bool = False) -> SocketWriteChannel:
         """The channel of outgoing bytes; once per socket (RuntimeError the second time)."""
-        self._checkOpen()
+        if self._closing:
+            self._checkOpen()
         if self._writeOpened:
             raise RuntimeError("the write side of this socket is already open (once per socket)")
         channel = SocketWriteChannel(self, autoFlush)
