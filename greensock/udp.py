@@ -218,6 +218,30 @@ class DatagramSocket(SocketLifecycle):
     server.
     """
 
+    # Fields inline in the object, no per-instance dict, as on stream sockets: each datagram
+    # touches fewer cache lines.
+    __slots__ = (
+        "_closeHandlerSet",
+        "_closed",
+        "_family",
+        "_lastAddress",
+        "_lastSender",
+        "_lastSenderAddress",
+        "_lastSockaddr",
+        "_reader",
+        "_receiver",
+        "_scratch",
+        "_selector",
+        "_sendTurn",
+        "_sender",
+        "_senders",
+        "_sock",
+        "_waitFirst",
+        "_writer",
+        "localAddress",
+        "socketContext",
+    )
+
     #: The largest payload the write channel sends as one datagram (set by the family).
     _maxPayload: int = MAX_IPV4_PAYLOAD
 
@@ -516,6 +540,8 @@ class DatagramSocket(SocketLifecycle):
 class BoundDatagramSocket(DatagramSocket):
     """A UDP socket bound to a local address, exchanging datagrams with anyone."""
 
+    __slots__ = ("_destinations",)
+
     def __init__(self, selector: Any, sock: Any) -> None:
         self._destinations: dict[SocketAddress, Any] = {}
         super().__init__(selector, sock)
@@ -540,6 +566,8 @@ class ConnectedDatagramSocket(DatagramSocket):
     As a byte stream, received payloads are concatenated in order and each flush of the
     write channel goes out as one datagram.
     """
+
+    __slots__ = ("_maxPayload", "_requested", "remoteAddress")
 
     def __init__(self, selector: Any, sock: Any, requested: SocketAddress) -> None:
         self.remoteAddress: SocketAddress = from_sockaddr(sock.family, sock.getpeername())
