@@ -91,13 +91,13 @@ def _udp(adapter: workloads_sync.SyncAdapter, total: int) -> Callable[[], None]:
     return partial(adapter.udp_bind(server.port).roundtrip, DATAGRAM)
 
 
-def _listener(adapter: workloads_sync.SyncAdapter, kind: str) -> int:
-    """Accept and serve connections the way the benchmark's server does; its port."""
+def _listener(adapter: workloads_sync.SyncAdapter, kind: str, total: int) -> int:
+    """Accept and serve *total* connections the way the benchmark's server does; its port."""
     listener = adapter.listen()
     handler = workloads_sync.HANDLERS.get(kind, workloads_sync._echo_lines)
 
     def serve() -> None:
-        while True:
+        for _ in range(total):
             gevent.spawn(handler, adapter, listener.accept())
 
     gevent.spawn(serve)
@@ -105,12 +105,12 @@ def _listener(adapter: workloads_sync.SyncAdapter, kind: str) -> int:
 
 
 def _pingpong(adapter: workloads_sync.SyncAdapter, total: int) -> Callable[[], None]:
-    conn = adapter.connect(_listener(adapter, "pingpong"))
+    conn = adapter.connect(_listener(adapter, "pingpong", 1))
     return partial(workloads_sync._roundtrip, conn, adapter.line(LINE_TEXT))
 
 
 def _churn(adapter: workloads_sync.SyncAdapter, total: int) -> Callable[[], None]:
-    port = _listener(adapter, "churn")
+    port = _listener(adapter, "churn", total)
     line = adapter.line(LINE_TEXT)
 
     def once() -> None:  # the benchmark's W4 client, one connection
