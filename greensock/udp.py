@@ -218,8 +218,7 @@ class DatagramSocket(SocketLifecycle):
     server.
     """
 
-    # Fields inline in the object, no per-instance dict, as on stream sockets: each datagram
-    # touches fewer cache lines.
+    # Fields inline in the object and no per-instance dict, as on stream sockets.
     __slots__ = (
         "_closeHandlerSet",
         "_closed",
