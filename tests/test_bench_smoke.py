@@ -110,6 +110,33 @@ def test_connections_option_and_quick_defaults() -> None:
         parse_args(["--workloads", "W9"])
 
 
+def test_stacks_option_takes_mixed_server_client_pairs() -> None:
+    assert parse_args(["--stacks", "greensock/gevent,gevent"]).stacks == [
+        "greensock/gevent",
+        "gevent",
+    ]
+    assert stacks.sides("greensock/gevent") == ("greensock", "gevent")
+    assert stacks.sides("trio") == ("trio", "trio")
+    for bad in ("greensock/nope", "nope/gevent", ""):
+        with pytest.raises(SystemExit):
+            parse_args(["--stacks", bad])
+
+
+@pytest.mark.timeout(60)
+def test_a_mixed_pair_runs_its_server_and_client_on_their_own_stacks(tmp_path: Path) -> None:
+    argv = [
+        sys.executable, str(BENCH), "--quick", "--workloads", "W2",
+        "--stacks", "greensock/gevent,gevent", "--out", str(tmp_path),
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=50, check=False)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    (mixed,) = [s for s in document["samples"] if s["stack"] == "greensock/gevent"]
+    assert mixed["ok"] and mixed["metrics"]["round_trips"] > 0
+    rows = {(r["stack"], r["metric"]) for r in document["summary"]}
+    assert ("greensock/gevent", "round_trips") in rows
+
+
 def test_cpus_option_takes_only_cpus_this_process_may_use() -> None:
     mine = sorted(os.sched_getaffinity(0))
     assert parse_args(["--cpus", str(mine[0])]).cpus == {mine[0]}

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from .protocol import STARTUP_ALLOWANCE, WORKLOADS
+from .stacks import sides
 
 PACKAGE = __name__.rpartition(".")[0]
 # The sys.path entry that holds PACKAGE (scripts/ for scripts/greensock_bench).
@@ -167,22 +168,24 @@ def _ask(server: Child, what: str) -> float:
 def run_once(
     stack: str, workload: str, duration: float, connections: int, env: dict[str, str]
 ) -> dict[str, Any]:
-    """Run ``workload`` on ``stack`` once; return the client's result, the server's RSS and
-    the CPU seconds each process spent in the measured window.
+    """Run ``workload`` on ``stack`` (or a ``SERVER/CLIENT`` pair of stacks) once; return the
+    client's result, the server's RSS and the CPU seconds each process spent in the measured
+    window.
 
     The client stops at checkpoints while nothing is in flight: ``idle`` (every connection
     open, for the RSS), ``start`` and ``end`` (the measured window, for the CPU times).
     Raises RunError when the run fails or times out; both children are gone on return.
     """
     kind = WORKLOADS[workload].kind
+    server_stack, client_stack = sides(stack)
     timeout = hard_timeout(duration, connections)
     server_timeout = timeout + STARTUP_ALLOWANCE
-    argv = _argv("server", stack, workload, duration, connections, server_timeout)
+    argv = _argv("server", server_stack, workload, duration, connections, server_timeout)
     with Child("server", argv, env, server_timeout) as server:
         port = int(server.receive(STARTUP_ALLOWANCE)["port"])
         rss = {"base": int(_ask(server, "rss"))} if kind == "many" else {}
         cpu: dict[str, dict[str, float]] = {}
-        argv = _argv("client", stack, workload, duration, connections, timeout, port)
+        argv = _argv("client", client_stack, workload, duration, connections, timeout, port)
         with Child("client", argv, env, timeout) as client:
             while True:
                 message = client.receive(timeout)

@@ -36,6 +36,16 @@ def _names(text: str, known: dict[str, Any], what: str) -> list[str]:
     return names
 
 
+def _stack_names(text: str) -> list[str]:
+    """Stack names, each ``STACK`` or a mixed pair ``SERVER/CLIENT`` of known stacks."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        _names(",".join(stacks.sides(name)), stacks.STACKS, "stack")
+    if not names:
+        _names("", stacks.STACKS, "stack")
+    return names
+
+
 def _connections(text: str) -> dict[str, int]:
     """``N`` (W3 and W6) or ``W3=N,W6=M``."""
     try:
@@ -83,9 +93,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--stacks",
-        type=lambda t: _names(t.lower(), stacks.STACKS, "stack"),
+        type=lambda t: _stack_names(t.lower()),
         default=list(stacks.STACKS),
-        help="comma-separated, from " + ", ".join(stacks.STACKS),
+        help="comma-separated, from " + ", ".join(stacks.STACKS) + "; SERVER/CLIENT (such as "
+        "greensock/gevent) runs the server on one stack and the client on another",
     )
     parser.add_argument(
         "--connections",
@@ -129,12 +140,13 @@ def _skips(
     stack_skips: dict[str, str] = {}
     pair_skips: dict[tuple[str, str], str] = {}
     for name in args.stacks:
-        found = stacks.probe(name, env)
-        if found.reason:
-            stack_skips[name] = found.reason
-        for key in args.workloads:
-            if WORKLOADS[key].kind in found.missing:
-                pair_skips[(key, name)] = found.missing[WORKLOADS[key].kind]
+        for side in dict.fromkeys(stacks.sides(name)):
+            found = stacks.probe(side, env)
+            if found.reason:
+                stack_skips.setdefault(name, found.reason)
+            for key in args.workloads:
+                if WORKLOADS[key].kind in found.missing:
+                    pair_skips.setdefault((key, name), found.missing[WORKLOADS[key].kind])
     workload_skips = {}
     hard = sysinfo.nofile_hard_limit()
     for key in args.workloads:

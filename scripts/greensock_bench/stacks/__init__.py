@@ -42,6 +42,14 @@ STACKS: dict[str, Stack] = {
 }
 
 
+def sides(name: str) -> tuple[str, str]:
+    """The server's and the client's stack of a benchmarked *name*: ``STACK`` for both, or
+    ``SERVER/CLIENT`` for a mixed pair (every stack speaks the same protocol), which shows
+    what one side of a stack costs against another's."""
+    server, _, client = name.partition("/")
+    return server, client or server
+
+
 def load(name: str) -> ModuleType:
     """Import the adapter module of stack ``name`` (which imports its library)."""
     return importlib.import_module(f"{__name__}.{STACKS[name].module}")
