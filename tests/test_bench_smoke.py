@@ -124,8 +124,10 @@ def test_stacks_option_takes_mixed_server_client_pairs() -> None:
 
 @pytest.mark.timeout(60)
 def test_a_mixed_pair_runs_its_server_and_client_on_their_own_stacks(tmp_path: Path) -> None:
+    """Also with --cpus: the client ran on the one CPU given."""
+    cpu = min(os.sched_getaffinity(0))
     argv = [
-        sys.executable, str(BENCH), "--quick", "--workloads", "W2",
+        sys.executable, str(BENCH), "--quick", "--workloads", "W2", "--cpus", str(cpu),
         "--stacks", "greensock/gevent,gevent", "--out", str(tmp_path),
     ]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=50, check=False)
@@ -133,6 +135,7 @@ def test_a_mixed_pair_runs_its_server_and_client_on_their_own_stacks(tmp_path: P
     document = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
     (mixed,) = [s for s in document["samples"] if s["stack"] == "greensock/gevent"]
     assert mixed["ok"] and mixed["metrics"]["round_trips"] > 0
+    assert mixed["client_cpus"] == [cpu] and document["meta"]["cpus"] == [cpu]
     rows = {(r["stack"], r["metric"]) for r in document["summary"]}
     assert ("greensock/gevent", "round_trips") in rows
 

@@ -65,7 +65,8 @@ class Control:
     def window(self) -> Iterator[Window]:
         """Client: the measured part of a run, between the ``start`` and ``end`` checkpoints
         (the parent reads both processes' CPU time at each)."""
-        self.checkpoint("start")
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        self.checkpoint("start", cpus=cpus)
         window = Window()
         yield window
         window.seconds = time.perf_counter() - window.began

@@ -169,8 +169,8 @@ def run_once(
     stack: str, workload: str, duration: float, connections: int, env: dict[str, str]
 ) -> dict[str, Any]:
     """Run ``workload`` on ``stack`` (or a ``SERVER/CLIENT`` pair of stacks) once; return the
-    client's result, the server's RSS and the CPU seconds each process spent in the measured
-    window.
+    client's result, the server's RSS, the CPU seconds each process spent in the measured
+    window and the CPUs the client ran on.
 
     The client stops at checkpoints while nothing is in flight: ``idle`` (every connection
     open, for the RSS), ``start`` and ``end`` (the measured window, for the CPU times).
@@ -185,6 +185,7 @@ def run_once(
         port = int(server.receive(STARTUP_ALLOWANCE)["port"])
         rss = {"base": int(_ask(server, "rss"))} if kind == "many" else {}
         cpu: dict[str, dict[str, float]] = {}
+        affinity = None  # the CPUs the client may run on, as it reported them
         argv = _argv("client", client_stack, workload, duration, connections, timeout, port)
         with Child("client", argv, env, timeout) as client:
             while True:
@@ -196,6 +197,7 @@ def run_once(
                     rss["idle" if event == "idle" else "active"] = int(_ask(server, "rss"))
                 if event in ("start", "end"):
                     cpu[event] = {"server": _ask(server, "cpu"), "client": message["cpu"]}
+                    affinity = message.get("cpus", affinity)
                 elif event != "idle":
                     raise RunError(f"client: unexpected message {message!r}")
                 client.send("go")
@@ -203,4 +205,4 @@ def run_once(
     if set(cpu) != {"start", "end"}:
         raise RunError("client: no start and end checkpoints around its measured window")
     spent = {side: cpu["end"][side] - cpu["start"][side] for side in ("server", "client")}
-    return {"result": message["result"], "rss": rss, "cpu": spent}
+    return {"result": message["result"], "rss": rss, "cpu": spent, "client_cpus": affinity}

@@ -13,6 +13,7 @@ import datetime
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +27,19 @@ DEFAULT_DURATION = 3.0
 DEFAULT_REPEAT = 3
 
 
-def _names(text: str, known: dict[str, Any], what: str) -> list[str]:
+def _names(
+    text: str,
+    known: dict[str, Any],
+    what: str,
+    parts: Callable[[str], tuple[str, ...]] = lambda name: (name,),
+) -> list[str]:
+    """The comma-separated names of *text*; each of their *parts* must be *known*."""
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in known]
+    unknown = [part for name in names for part in parts(name) if part not in known]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
             f"unknown {what} {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}"
         )
-    return names
-
-
-def _stack_names(text: str) -> list[str]:
-    """Stack names, each ``STACK`` or a mixed pair ``SERVER/CLIENT`` of known stacks."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    for name in names:
-        _names(",".join(stacks.sides(name)), stacks.STACKS, "stack")
-    if not names:
-        _names("", stacks.STACKS, "stack")
     return names
 
 
@@ -93,7 +90,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--stacks",
-        type=lambda t: _stack_names(t.lower()),
+        type=lambda t: _names(t.lower(), stacks.STACKS, "stack", stacks.sides),
         default=list(stacks.STACKS),
         help="comma-separated, from " + ", ".join(stacks.STACKS) + "; SERVER/CLIENT (such as "
         "greensock/gevent) runs the server on one stack and the client on another",
