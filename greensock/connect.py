@@ -138,9 +138,12 @@ def _connect(sock: Any, sockaddr: Any) -> None:
     """Connect the socket *sock* to a numeric *sockaddr*, parking only this greenlet.
 
     gevent's ``connect`` asks the kernel four times (``SO_ERROR``, ``connect``, and both
-    again after the wait); a handshake in progress needs one ``connect`` and, once the
-    socket is writable, one ``SO_ERROR``. The wait is gevent's own, so gevent's default
-    timeout applies and a close (``cancel_wait``) wakes it.
+    again after the wait) and always waits. Here a handshake in progress is asked about once
+    more at once: over loopback it is over by the time the first ``connect`` returns, and
+    the second one says so, which saves a trip through the hub (and the write watcher that
+    trip needs). Otherwise the greenlet waits until the socket is writable and asks
+    ``SO_ERROR``. The wait is gevent's own, so gevent's default timeout applies and a close
+    (``cancel_wait``) wakes it.
 
     A Unix listener whose backlog is full answers ``EAGAIN``, and nothing signals when it has
     room (the unconnected socket is writable at once: waiting on it would spin): the connect
@@ -153,6 +156,8 @@ def _connect(sock: Any, sockaddr: Any) -> None:
     deadline = None if sock.timeout is None else time.monotonic() + sock.timeout
     while True:
         result = kernel.connect_ex(sockaddr)
+        if result in _IN_PROGRESS:
+            result = kernel.connect_ex(sockaddr)
         if not result or result == errno.EISCONN:
             return
         if result in _IN_PROGRESS:

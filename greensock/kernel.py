@@ -24,8 +24,8 @@ from gevent.socket import cancel_wait_ex
 
 __all__ = ["WAIT_FIRST_RUN", "KernelSocket"]
 
-#: Receives that wait for data before asking the kernel, once one found nothing queued (a
-#: UDP socket's receives; a stream socket's receives right after it sent). A client
+#: Receives that wait for data before asking the kernel: a stream socket's receives right
+#: after it sent, from the start; a UDP socket's, once one found nothing queued. A client
 #: awaiting its answer, or a server between requests, finds nothing every time: asking
 #: first would cost a failing system call and an exception each time. Every
 #: WAIT_FIRST_RUN + 1-th such receive asks at once again, so a socket whose data is there by
@@ -48,7 +48,7 @@ class KernelSocket:
     are the kernel socket's own.
     """
 
-    __slots__ = ("__weakref__", "_read_event", "_sock", "_write_event", "hub", "timeout")
+    __slots__ = ("__weakref__", "_read_event", "_sock", "_writeWatcher", "hub", "timeout")
 
     #: ``_wait(watcher)``: park this greenlet until the watcher fires, at most ``timeout``
     #: seconds (then ``socket.timeout``); gevent's own C function, as its sockets use.
@@ -62,7 +62,9 @@ class KernelSocket:
         self.hub = hub = get_hub()
         io = hub.loop.io
         self._read_event: Any = io(fileno, 1)
-        self._write_event: Any = io(fileno, 2)
+        # Made when a send or a connect first has to wait: most sockets never do (the kernel
+        # takes small writes at once), and each watcher costs a system call to make.
+        self._writeWatcher: Any = None
         #: Seconds a wait may last (None: no bound); gevent's default timeout, as its sockets.
         self.timeout: float | None = _socket.getdefaulttimeout()
 
@@ -76,6 +78,14 @@ class KernelSocket:
 
     def __repr__(self) -> str:
         return f"<KernelSocket fd={self._sock.fileno()}>"
+
+    @property
+    def _write_event(self) -> Any:
+        """The write watcher, made on first use; None once closed."""
+        watcher = self._writeWatcher
+        if watcher is None and self._sock is not _CLOSED:
+            watcher = self._writeWatcher = self.hub.loop.io(self._sock.fileno(), 2)
+        return watcher
 
     @property
     def closed(self) -> bool:
@@ -108,8 +118,8 @@ class KernelSocket:
         if sock is _CLOSED:
             return
         self._sock = _CLOSED
-        watchers = (self._read_event, self._write_event)
-        self._read_event = self._write_event = None
+        watchers = (self._read_event, self._writeWatcher)
+        self._read_event = self._writeWatcher = None
         # Waiters are woken (and the watchers closed) on the hub's next turn when there are
         # any; the descriptor stays open until then, so that its number cannot be reused
         # under a watcher still registered for it.

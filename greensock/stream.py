@@ -200,7 +200,9 @@ class StreamSocket(SocketLifecycle):
         #: Bytes went out since the last receive: the next one awaits the peer's answer.
         self._expectAnswer = False
         #: How many more answers to wait for before asking the kernel (see WAIT_FIRST_RUN).
-        self._lateAnswers = 0
+        #: A new connection's answers come from a peer that has yet to read the question:
+        #: they start late, as a client's first answer and a server's next request do.
+        self._lateAnswers = WAIT_FIRST_RUN
         self._scratch: memoryview = selector._scratch
         # The local address is asked for rarely: read from the kernel on first use only.
         self._localAddress: SocketAddress | None = None
@@ -261,47 +263,50 @@ class StreamSocket(SocketLifecycle):
     # close and cancel_wait work as on a gevent socket, as they act on the watcher.
 
     def _receive(self, view: Any, channel: Any) -> int:
-        # The first receive after a send awaits the peer's answer. Once an answer was found
-        # missing, the next ones wait for the socket to become readable before they ask: in
-        # a line protocol the answer is never there yet, and asking first costs a failing
-        # system call and an exception per round trip. A connection doing one exchange (or
-        # whose answers are there by the time it reads) keeps asking first: a needless wait
-        # costs a trip through the hub.
+        # The first receive after a send awaits the peer's answer. Such receives wait for the
+        # socket to become readable before they ask: in a request-answer protocol the answer
+        # is never there yet, and asking first costs a failing system call and an exception
+        # per exchange. A connection whose answers are there by the time it reads goes back
+        # to asking first after WAIT_FIRST_RUN of them: a needless wait costs a trip
+        # through the hub.
         waitFirst = False
         if self._expectAnswer:
             self._expectAnswer = False
             if self._lateAnswers:
                 self._lateAnswers -= 1
                 waitFirst = True
-        sock = self._sock
-        return self._transfer(sock._sock.recv_into, view, sock._read_event, channel, waitFirst)
+        return self._transfer(self._sock._sock.recv_into, view, True, channel, waitFirst)
 
     def _send(self, view: Any, channel: Any) -> int:
-        sock = self._sock
-        count = self._transfer(sock._sock.send, view, sock._write_event, channel)
+        count = self._transfer(self._sock._sock.send, view, False, channel)
         self._expectAnswer = True
         return count
 
     def _transfer(
-        self, call: Any, view: Any, event: Any, channel: Any, waitFirst: bool = False
+        self, call: Any, view: Any, reading: bool, channel: Any, waitFirst: bool = False
     ) -> int:
-        """``call(view)`` on the kernel socket, parking on *event* while it would block
-        (and once before the call when *waitFirst*)."""
+        """``call(view)`` on the kernel socket, parking on its read (*reading*) or write
+        watcher while it would block, and on the read watcher once before the call when
+        *waitFirst*."""
         sock = self._sock
         try:
-            if waitFirst and event is not None:  # closed: no watcher, and the call says EBADF
-                sock._wait(event)
+            if waitFirst:
+                event = sock._read_event
+                if event is not None:  # closed: no watcher, and the call says EBADF
+                    sock._wait(event)
             while True:
                 try:
                     count: int = call(view)
                     return count
                 except BlockingIOError:
                     pass
-                if event is sock._read_event:
-                    self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
                 # Outside the handler: a greenlet parked inside it would keep the exception
                 # and its traceback alive, per idle connection, for as long as it waits.
-                sock._wait(event)
+                if reading:
+                    self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
+                    sock._wait(sock._read_event)
+                else:
+                    sock._wait(sock._write_event)
         except OSError as exc:
             raise self._transferFailed(exc, channel) from None
 

@@ -616,6 +616,7 @@ def test_close_wakes_a_greenlet_blocked_in_a_flush(tcp: Any, raw: Callable[..., 
     wait_until(lambda: output.totalBytesWritten > 0 and not blocked.dead, 5)
     gevent.sleep(0.05)
     assert not blocked.dead  # the kernel buffers are full
+    assert client._sock._writeWatcher.active  # made for the first write that had to wait
     started = time.monotonic()
     client.close()
     assert time.monotonic() - started < 0.5  # a peer that never reads cannot hold close up
@@ -625,6 +626,7 @@ def test_close_wakes_a_greenlet_blocked_in_a_flush(tcp: Any, raw: Callable[..., 
         output.writeByte(1)
     peer.close()  # lets the background drain give up
     assert client.awaitClosed(5)
+    assert client._sock._write_event is None  # closed with the socket, never made again
 
 
 @pytest.mark.timeout(10)
@@ -850,8 +852,8 @@ def test_socketTimeout_fails_both_channels_on_a_stalled_read(tcp: Any) -> None:
 
 
 def answered_late(client: TcpSocket, accepted: TcpSocket) -> tuple[Any, Any, Any]:
-    """Open the channels and make one exchange whose answer comes after the client asked for
-    it, so that the client's reads right after writes now wait for readability first.
+    """Open the channels and make one exchange whose answer comes after the client waited
+    for it (a new connection's reads right after writes wait for readability first).
 
     Returns the client's read and write channels and the accepted side's connection.
     """
@@ -869,7 +871,7 @@ def answered_late(client: TcpSocket, accepted: TcpSocket) -> tuple[Any, Any, Any
     answering = gevent.spawn(answer)
     assert reader.readUTF8Line() == "late"
     answering.join(timeout=5)
-    assert client._lateAnswers == WAIT_FIRST_RUN
+    assert client._lateAnswers == WAIT_FIRST_RUN - 1
     return reader, writer, peer
 
 
@@ -929,7 +931,7 @@ class _CountingReceives:
 def test_reads_after_writes_wait_for_late_answers_instead_of_asking_first(tcp: Any) -> None:
     # In a line protocol the answer is never there yet when the reader asks right after its
     # request: asking first would be a failing system call and an exception per round trip.
-    # Once an answer came late, only every WAIT_FIRST_RUN + 1-th read asks first again.
+    # Only every WAIT_FIRST_RUN + 1-th read asks first, from the connection's first answer on.
     _, client, accepted = connected_pair(tcp)
     counting = client._sock._sock = _CountingReceives(client._sock._sock)
 
@@ -947,7 +949,44 @@ def test_reads_after_writes_wait_for_late_answers_instead_of_asking_first(tcp: A
         assert reader.readUTF8Line() == f"line {index}"
     writer.close()
     echoing.join(timeout=5)
-    assert counting.empty == -(-20 // (WAIT_FIRST_RUN + 1))  # 3, where asking first makes 20
+    assert counting.empty == 20 // (WAIT_FIRST_RUN + 1)  # 2, where asking first makes 20
+
+
+@pytest.mark.timeout(10)
+def test_answers_that_are_always_there_bring_reads_back_to_asking_first(
+    tcp: Any, raw: Callable[..., Any]
+) -> None:
+    # A peer whose answer is queued before the reader asks: after WAIT_FIRST_RUN needless
+    # waits, reads after writes ask the kernel at once, and find the answer every time.
+    rounds = 3 * WAIT_FIRST_RUN
+    listener, port = raw_listener(raw)
+    client = tcp.connect(LOCAL, port)
+    peer, _ = listener.accept()
+    counting = client._sock._sock = _CountingReceives(client._sock._sock)
+    reader, writer = client.openReadChannel(), client.openWriteChannel()
+    for index in range(rounds):
+        writer.writeStringUtf8(f"question {index}\n")
+        writer.flush()
+        # A plain socket, the question already queued: both calls return without switching.
+        assert peer.recv(64) == f"question {index}\n".encode()
+        peer.sendall(f"answer {index}\n".encode())
+        with gevent.Timeout(2):
+            assert reader.readUTF8Line() == f"answer {index}"
+    assert client._lateAnswers == 0
+    assert counting.empty == 0
+
+
+@pytest.mark.timeout(10)
+def test_a_loopback_connect_and_small_writes_make_no_write_watcher(tcp: Any) -> None:
+    # Over loopback the handshake is over when connect returns, and the kernel takes small
+    # writes at once: no greenlet waits to write, and no watcher is made for it.
+    _, client, accepted = connected_pair(tcp)
+    writer = client.openWriteChannel()
+    writer.writeStringUtf8("hello\n")
+    writer.flush()
+    assert accepted.openReadChannel().readUTF8Line() == "hello"
+    assert client._sock._writeWatcher is None
+    assert accepted._sock._writeWatcher is None
 
 
 @pytest.mark.timeout(10)
@@ -966,7 +1005,7 @@ def test_a_read_after_a_write_takes_an_answer_that_is_already_there(tcp: Any) ->
     with gevent.Timeout(2):
         assert reader.readUTF8Line() == "pong"
         assert reader.readUTF8Line() is None
-    assert client._lateAnswers == WAIT_FIRST_RUN - 1
+    assert client._lateAnswers == WAIT_FIRST_RUN - 2
 
 
 @pytest.mark.timeout(10)
