@@ -127,6 +127,19 @@ class SocketWriteChannel(ByteWriteOperations):
     def _waitForRoom(self) -> None:
         self._handOn()
 
+    def _handOnDirectly(self, view: memoryview) -> bool:
+        self._blocking(self._sendAll, view)
+        return True
+
+    def _sendAll(self, view: memoryview) -> None:
+        send = self._owner._send
+        done, total = 0, len(view)
+        while done < total:
+            count = send(view[done:] if done else view, self)
+            done += count
+            self.totalBytesWritten += count
+        self._owner._sendBuffered(self)
+
     def _takePending(self) -> bytes:
         """Remove and return the unflushed bytes (rebinding: a blocked flush may view them)."""
         if not self._pending:

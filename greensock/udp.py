@@ -134,6 +134,9 @@ class DatagramWriteChannel(SocketWriteChannel):
         self.totalBytesWritten += len(pending)
         pending.clear()
 
+    def _handOnDirectly(self, view: memoryview) -> bool:
+        return False  # a flush is one datagram: the bytes must gather in _pending first
+
 
 # -- incoming and outgoing ------------------------------------------------------------------
 

@@ -5,6 +5,10 @@ provides three methods: how many bytes may be placed now (:meth:`_room`), how to
 pending bytes on (:meth:`_handOn`: wake the reader, or ``send`` them to the kernel), and how
 to wait until there is room again (:meth:`_waitForRoom`). A hand-off interrupted half-way
 keeps every byte that was not taken in ``_pending``, in order, for the next flush.
+
+A sink may also take a write at least as large as the room of an empty channel from where it
+is (:meth:`_handOnDirectly`): such a write would fill ``_pending`` and be handed on at once,
+so the copy into it is spared.
 """
 
 from __future__ import annotations
@@ -72,6 +76,15 @@ class ByteWriteOperations(ABC):
     def _waitForRoom(self) -> None:
         """Block until :meth:`_room` may be positive again (called while it is not)."""
 
+    def _handOnDirectly(self, view: memoryview) -> bool:
+        """Hand all of *view* on without copying it into ``_pending`` (which is empty), blocking
+        as needed; False, having done nothing, where the sink cannot (the default).
+
+        Interrupted, the bytes already handed on stay handed on (and counted); the rest were
+        never placed in the channel.
+        """
+        return False
+
     def _handOnWithoutBlocking(self) -> None:
         """Hand the pending bytes on if that can be done without blocking; else nothing.
 
@@ -95,13 +108,13 @@ class ByteWriteOperations(ABC):
             # The blocked writer is handing ``_pending`` on; bytes must not slip in under it.
             raise ConcurrentIOException(_WRITE_BUSY)
 
-    def _blocking(self, operation: Any) -> None:
+    def _blocking(self, operation: Any, *args: Any) -> None:
         """Run a write-side operation that may block, enforcing the one-blocked-writer rule."""
         if self._writeBusy:
             raise ConcurrentIOException(_WRITE_BUSY)
         self._writeBusy = True
         try:
-            operation()
+            operation(*args)
         finally:
             self._writeBusy = False
 
@@ -118,7 +131,7 @@ class ByteWriteOperations(ABC):
             self._checkWritable()
         total = len(data)
         room = self._room()
-        if total <= room:
+        if total < room or (total == room and self._pending):
             # The common case, one copy and no loop: it all fits.
             self._pending += data
             room -= total
@@ -126,7 +139,16 @@ class ByteWriteOperations(ABC):
             view = memoryview(data)
             done = 0
             while done < total:
-                count = min(self._roomOrWait(), total - done)
+                room = self._roomOrWait()
+                # What is left would fill the empty channel and go out at once anyway:
+                # hand it on from where it is, sparing a copy of up to a whole capacity.
+                if (
+                    total - done >= room
+                    and not self._pending
+                    and self._handOnDirectly(view[done:] if done else view)
+                ):
+                    break
+                count = min(room, total - done)
                 self._pending += view[done : done + count]
                 done += count
             room = self._room()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import random
 import socket
 import struct
@@ -1306,9 +1307,12 @@ def test_second_blocked_writer_gets_ConcurrentIOException_on_sockets(
     first = pipe.spawn(pipe.writer.writeFully, data)
     settle(0.2)
     assert not first.ready()
-    for write in (lambda: pipe.writer.writeByte(1), pipe.writer.flush):
+    for write in (lambda: pipe.writer.writeByte(1), pipe.writer.awaitFreeSpace):
         with pytest.raises(ConcurrentIOException):
             pipe.spawn(write).get(timeout=2)
+    # The blocked writer hands its bytes to the kernel from where they are: none of them
+    # is pending, so there is nothing for a flush to wait for.
+    pipe.spawn(pipe.writer.flush).get(timeout=2)
     got = pipe.spawn(_sha_to_eof, pipe.reader)
     first.get(timeout=20)
     pipe.writer.close()
@@ -1322,6 +1326,30 @@ def _sha_to_eof(reader: Any) -> tuple[int, str]:
         digest.update(chunk)
         size += len(chunk)
     return size, digest.hexdigest()
+
+
+@pytest.mark.parametrize("kind", SOCKET_KINDS)
+def test_writes_of_every_size_and_source_arrive_in_order(make_pipe: MakePipe, kind: str) -> None:
+    # Small writes wait in the channel, writes of the capacity or more into an empty channel
+    # go to the kernel from where they are, and the two kinds mix: order must hold throughout.
+    pipe = make_pipe(kind)
+    writer = pipe.writer
+    data = random_bytes(3 * 1024 * 1024, seed=31)
+    cuts = [0, 10, 65_536 + 10, 65_536 + 20, 2 * 65_536 + 20, 2 * 65_536 + 21, 1_000_000]
+    cuts += [1_000_001, 2_500_000, len(data) - 7, len(data)]
+    sources = (bytes, bytearray, memoryview)
+    reading = pipe.spawn(_sha_to_eof, pipe.reader)
+    with gevent.Timeout(15):
+        for index, (start, end) in enumerate(itertools.pairwise(cuts)):
+            source = sources[index % len(sources)]
+            if index % 2:
+                writer.writeFully(source(data), start, end - start)
+            else:
+                writer.writeFully(source(data[start:end]))
+        assert writer.availableForWrite == 65_536 - 7  # the last small write still waits
+        writer.close()
+    assert reading.get(timeout=15) == (len(data), hashlib.sha256(data).hexdigest())
+    assert writer.totalBytesWritten == len(data)
 
 
 # -- socket channels -----------------------------------------------------------------------
@@ -1455,20 +1483,23 @@ def test_copyTo_keeps_bytes_that_arrive_while_it_flushes_its_destination() -> No
     # The copy finds its source empty, flushes the destination, and that flush blocks (the
     # peer reads nothing yet). Meanwhile the source gets its last bytes and ends: the copy
     # must still move them, not take the end for "nothing more". Small kernel buffers make
-    # sure the 64 KiB left pending in the destination cannot leave while the peer sleeps.
+    # sure the bytes left pending in the destination cannot leave while the peer sleeps.
     server = aSocket().tcp().bind("127.0.0.1", 0)
     server._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # accepted ones inherit
     client = aSocket().tcp().connect("127.0.0.1", server.port, configure={"sendBufferSize": 4096})
     accepted = server.accept(timeout=5)
     first = random_bytes(1024 * 1024, seed=11)
+    middle = random_bytes(3000, seed=13)
     tail = random_bytes(5000, seed=12)
     source = ByteChannel()
     destination = client.openWriteChannel()
     incoming = accepted.openReadChannel()
     with pytest.raises(gevent.Timeout), gevent.Timeout(0.3):
-        destination.writeFully(first)  # the kernel fills up; the rest stays pending
-    placed = destination.totalBytesWritten + 65536 - destination.availableForWrite
-    assert destination.totalBytesWritten < placed < len(first)
+        destination.writeFully(first)  # straight to the kernel, until it fills up
+    sent = destination.totalBytesWritten
+    assert 0 < sent < len(first)
+    destination.writeFully(middle)  # small: it waits in the channel
+    assert destination.availableForWrite == 65536 - len(middle)
     copier = gevent.spawn(source.copyAndClose, destination)
     gevent.sleep(0.2)
     assert destination._writeBusy  # the copier is blocked flushing, its source empty
@@ -1476,6 +1507,7 @@ def test_copyTo_keeps_bytes_that_arrive_while_it_flushes_its_destination() -> No
     source.close()
     received = incoming.readRemaining()
     assert copier.get(timeout=10) == len(tail)
-    assert hashlib.sha256(received).digest() == hashlib.sha256(first[:placed] + tail).digest()
+    expected = first[:sent] + middle + tail
+    assert hashlib.sha256(received).digest() == hashlib.sha256(expected).digest()
     for sock in (client, accepted, server):
         sock.close()

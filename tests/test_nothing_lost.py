@@ -4,7 +4,8 @@ A read interrupted by ``gevent.Timeout``, ``Greenlet.kill()`` or an exception th
 it is blocked half-way consumes nothing: retried, it returns every byte. A ``flush()``
 interrupted while the kernel will not take more keeps what the kernel has not taken, the next
 flush sends it, and ``totalBytesWritten`` counts only what the kernel took. A
-``writeFully`` interrupted on back-pressure keeps what it placed, in order.
+``writeFully`` interrupted on back-pressure keeps what it placed, in order (a large one into
+an empty socket channel placed exactly what the kernel took).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from conftest import PIPE_KINDS, Pipe, settle
 
 from greensock import ByteChannel
+from greensock.stream import WRITE_CAPACITY
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -249,16 +251,22 @@ def test_writeFully_interrupted_on_back_pressure_keeps_what_it_placed(
     pipe = make_pipe(kind, capacity=10_000)
     writer = pipe.writer
     data = random_bytes(BIG if kind != "memory" else 100_000, seed=11)
-    interrupt(how, lambda: writer.writeFully(data), after=0.2)
+    interrupt(how, lambda: writer.writeFully(bytearray(data)), after=0.2)
     assert writer.totalBytesWritten < len(data)
+    if kind != "memory":
+        # Larger than the capacity, into an empty socket channel: it went to the kernel from
+        # the caller's buffer, so it placed exactly what the kernel took, and nothing waits.
+        assert writer.totalBytesWritten > 0
+        assert writer.availableForWrite == WRITE_CAPACITY
 
     reading = pipe.spawn(_size_and_sha, pipe.reader)
     with gevent.Timeout(20):
         writer.flush()  # the placed bytes go out with the next flush, in order
         placed = writer.totalBytesWritten
         assert 0 < placed < len(data)
-        writer.writeFully(data, placed)
+        writer.writeFully(memoryview(data), placed)
         writer.close()
+    assert writer.totalBytesWritten == len(data)
     assert reading.get(timeout=20) == (len(data), hashlib.sha256(data).hexdigest())
 
 

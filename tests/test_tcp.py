@@ -500,7 +500,7 @@ def test_close_returns_at_once_and_written_bytes_still_reach_a_slow_peer(
     tcp: Any, raw: Callable[..., Any]
 ) -> None:
     client, peer = narrow_pair(tcp, raw)
-    data = os.urandom(2 * 1024 * 1024 + 51_200)  # leaves 50 KiB unflushed in the channel
+    data = os.urandom(2 * 1024 * 1024 + 51_200)
     reading = Event()
     reading.set()
     received = bytearray()
@@ -516,7 +516,9 @@ def test_close_returns_at_once_and_written_bytes_still_reach_a_slow_peer(
 
     reader = gevent.spawn(slow_reader)
     output = client.openWriteChannel()
-    output.writeFully(data)
+    output.writeFully(data[:-51_200])  # large: straight to the kernel
+    output.writeFully(data[-51_200:])  # less than the capacity: it waits in the channel
+    assert output.availableForWrite == 65536 - 51_200
     reading.clear()  # the peer pauses: the 50 KiB cannot all go out now
     gevent.sleep(0.02)
 
