@@ -16,9 +16,7 @@ from zope.interface import implementer
 from .addresses import (
     InetSocketAddress,
     SocketAddress,
-    UnixSocketAddress,
     from_sockaddr,
-    to_sockaddr,
 )
 from .connect import AddrInfo, connect_first, numeric_infos, resolve
 from .errors import (
@@ -209,14 +207,15 @@ def tcp_bind(
     if isinstance(hostOrAddress, SocketAddress) and port == 0:
         port = None  # bind(address): the default port is no second port
     target = _target("0.0.0.0" if hostOrAddress is None else hostOrAddress, port)
-    if isinstance(target, UnixSocketAddress):
-        family, sockaddr = stdsocket.AF_UNIX, to_sockaddr(target)
-    else:
+    # A numeric host or a Unix path is not resolved: gevent's resolver would start a thread
+    # that then stays in the process for nothing.
+    infos = numeric_infos(target, stdsocket.SOCK_STREAM)
+    if infos is None:
         assert isinstance(target, InetSocketAddress)
-        info = gsocket.getaddrinfo(
+        infos = gsocket.getaddrinfo(
             target.hostname, target.port, 0, stdsocket.SOCK_STREAM, 0, stdsocket.AI_PASSIVE
-        )[0]
-        family, sockaddr = info[0], info[4]
+        )
+    family, sockaddr = infos[0][0], infos[0][4]
     selector._checkUsable()
     sock = KernelSocket.open(family, stdsocket.SOCK_STREAM)
     try:

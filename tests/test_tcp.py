@@ -13,6 +13,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -305,6 +306,35 @@ def test_bind_without_address_is_the_wildcard_on_an_ephemeral_port(
     accepted = server.accept(timeout=5)
     assert accepted.localAddress == InetSocketAddress(LOCAL, server.port)
     assert client.remoteAddress.port == server.port
+
+
+@pytest.mark.timeout(10)
+@needs_unix
+def test_binding_and_connecting_numeric_hosts_and_unix_paths_start_no_resolver(
+    tmp_path: Any,
+) -> None:
+    """gevent's default resolver is a thread pool that stays once started: a numeric host or
+    a Unix path needs no resolution, so nothing may start it (checked in a new OS thread,
+    whose hub is fresh)."""
+    seen: dict[str, Any] = {}
+
+    def bindAndConnect() -> None:
+        hub = gevent.get_hub()
+        with SelectorManager() as selector:
+            tcp = aSocket(selector).tcp()
+            hosts = [None, LOCAL, "0.0.0.0"] + (["::1"] if has_ipv6_loopback() else [])
+            servers = [tcp.bind(host, 0) for host in hosts]
+            servers.append(tcp.bind(UnixSocketAddress(str(tmp_path / "s"))))
+            clients = [tcp.connect(LOCAL, servers[1].port), tcp.connect(servers[-1].localAddress)]
+            seen["threadpool"] = hub._threadpool
+            for each in clients + servers:
+                each.close()
+        hub.destroy(destroy_loop=True)
+
+    worker = threading.Thread(target=bindAndConnect)
+    worker.start()
+    worker.join(timeout=5)
+    assert "threadpool" in seen and seen["threadpool"] is None
 
 
 @pytest.mark.timeout(10)
