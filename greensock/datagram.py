@@ -88,18 +88,3 @@ class Datagram:
 
     def __reduce__(self) -> tuple[type[Datagram], tuple[bytes, SocketAddress]]:
         return (Datagram, (self._packet, self._address))
-
-
-def received(packet: bytes, address: SocketAddress) -> Datagram:
-    """A Datagram of what a socket received: the values are known good, so nothing is checked.
-
-    This is the receive path of every datagram socket; skipping the checks of ``__init__``
-    keeps it as cheap as a raw ``recvfrom``.
-    """
-    datagram = _new(Datagram)
-    datagram._packet = packet
-    datagram._address = address
-    return datagram
-
-
-_new = object.__new__

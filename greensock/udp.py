@@ -5,11 +5,10 @@ Both kinds share :class:`DatagramSocket`: lifecycle, ``send``/``receive``, ``inc
 adds a peer — the kernel socket is ``connect``-ed, so the kernel itself drops datagrams from
 anyone else — and a write channel whose every flush is one datagram.
 
-Receiving goes into one buffer of :data:`~greensock.datagram.MAX_DATAGRAM_SIZE` bytes or
-more (the selector's shared scratch buffer), so no datagram is ever cut short; the payload is
-copied out before anything can switch greenlets, which is what makes sharing it safe. The
-I/O runs on the caller's greenlet against the raw socket, waiting on gevent's own events
-only when the kernel says "would block": that is gevent's ``recvfrom_into``/``sendto``
+Receiving asks the kernel for up to :data:`~greensock.datagram.MAX_DATAGRAM_SIZE` bytes,
+so no datagram is ever cut short (``recvfrom`` hands the memory it did not fill back at
+once). The I/O runs on the caller's greenlet against the raw socket, waiting on gevent's own
+events only when the kernel says "would block": that is gevent's ``recvfrom``/``sendto``
 minus one Python frame and minus ``sendto``'s habit of returning 0 (a silently dropped
 datagram) when the kernel is still full after one wait.
 
@@ -33,7 +32,7 @@ from gevent.socket import cancel_wait_ex
 from zope.interface import implementer
 
 from .addresses import InetSocketAddress, SocketAddress, family_of, from_sockaddr
-from .datagram import MAX_DATAGRAM_SIZE, Datagram, received
+from .datagram import MAX_DATAGRAM_SIZE, Datagram
 from .errors import (
     ClosedChannelException,
     ClosedReadChannelException,
@@ -71,6 +70,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_newObject = object.__new__
+
 #: The largest UDP payload over IPv4: 65535 minus the IP (20) and UDP (8) headers.
 MAX_IPV4_PAYLOAD = 65507
 #: The largest UDP payload over IPv6, whose length field leaves out its own 40-byte header.
@@ -97,17 +98,17 @@ class DatagramReadChannel(SocketReadChannel):
     _owner: DatagramSocket  # type: ignore[assignment]
 
     # The stream channel receives straight into the caller's memory; a datagram longer than
-    # that memory would be cut and its rest lost. Receive whole into the scratch buffer
-    # instead, and keep whatever the read leaves for the next one.
+    # that memory would be cut and its rest lost. Receive whole datagrams instead, and keep
+    # whatever the read leaves for the next one.
     _readInto = ByteReadOperations._readInto
 
     def _fill(self, need: int) -> bool:
         owner = self._owner
         while True:
-            size, _ = owner._receiveInto(self)
+            packet = owner._receive(self)._packet
             # An empty datagram adds nothing to the stream, and is not its end.
-            if size:
-                self._buf += owner._scratch[:size]
+            if packet:
+                self._buf += packet
                 return True
 
 
@@ -232,7 +233,6 @@ class DatagramSocket(SocketLifecycle):
         "_lastSockaddr",
         "_reader",
         "_receiver",
-        "_scratch",
         "_selector",
         "_sendTurn",
         "_sender",
@@ -251,11 +251,6 @@ class DatagramSocket(SocketLifecycle):
         self._selector = selector
         self._sock = sock
         self._family: int = sock.family
-        scratch: memoryview = selector._scratch
-        # recvfrom_into cuts a datagram longer than its buffer: the buffer holds the largest.
-        if len(scratch) < MAX_DATAGRAM_SIZE:
-            scratch = memoryview(bytearray(MAX_DATAGRAM_SIZE))
-        self._scratch = scratch
         self.localAddress: SocketAddress = from_sockaddr(sock.family, sock.getsockname())
         self._closed = False
         #: Who is receiving now (the socket itself or its read channel); None when nobody.
@@ -311,18 +306,9 @@ class DatagramSocket(SocketLifecycle):
         if self._closed:
             raise ClosedReceiveChannelException("the socket is closed")
         if timeout is None:
-            size, sockaddr = self._receiveInto(self)
-        else:
-            with gevent.Timeout(timeout, SocketTimeoutException(f"no datagram within {timeout} s")):
-                size, sockaddr = self._receiveInto(self)
-        if sockaddr == self._lastSender:
-            address = self._lastSenderAddress
-        else:
-            address = self._senders.get(sockaddr)
-            if address is None:
-                address = self._senderAddress(sockaddr)
-            self._lastSender, self._lastSenderAddress = sockaddr, address
-        return received(self._scratch[:size].tobytes(), address)
+            return self._receive(self)
+        with gevent.Timeout(timeout, SocketTimeoutException(f"no datagram within {timeout} s")):
+            return self._receive(self)
 
     def send(self, datagram: Datagram) -> None:
         """Send *datagram* to its address; block until the kernel takes it.
@@ -350,20 +336,20 @@ class DatagramSocket(SocketLifecycle):
         remember it in ``_lastAddress``/``_lastSockaddr``."""
 
     def _senderAddress(self, sockaddr: Any) -> SocketAddress:
+        """The address of the sender *sockaddr*: parsed once, then remembered."""
         senders = self._senders
-        if len(senders) >= ADDRESS_CACHE_SIZE:
-            senders.clear()
-        address = senders[sockaddr] = from_sockaddr(self._family, sockaddr)
+        address = senders.get(sockaddr)
+        if address is None:
+            if len(senders) >= ADDRESS_CACHE_SIZE:
+                senders.clear()
+            address = senders[sockaddr] = from_sockaddr(self._family, sockaddr)
+        self._lastSender, self._lastSenderAddress = sockaddr, address
         return address
 
     # -- transfers: the one place OS errors are translated ---------------------------------
 
-    def _receiveInto(self, who: Any) -> tuple[int, Any]:
-        """Receive the next datagram into the scratch buffer: (size, sender's sockaddr).
-
-        *who* is the socket (datagram API) or its read channel; the caller copies the
-        payload out before anything can switch greenlets.
-        """
+    def _receive(self, who: Any) -> Datagram:
+        """The next datagram, for *who*: the socket (datagram API) or its read channel."""
         if self._receiver is not None:
             raise ConcurrentIOException(
                 "another greenlet is already blocked receiving on this socket"
@@ -377,7 +363,8 @@ class DatagramSocket(SocketLifecycle):
             while True:
                 try:
                     # Once closed, gevent's stand-in for the socket raises EBADF here.
-                    return sock._sock.recvfrom_into(self._scratch)  # type: ignore[no-any-return]
+                    packet, sockaddr = sock._sock.recvfrom(MAX_DATAGRAM_SIZE)
+                    break
                 except BlockingIOError:
                     self._waitFirst = WAIT_FIRST_RUN
                 sock._wait(sock._read_event)
@@ -385,6 +372,18 @@ class DatagramSocket(SocketLifecycle):
             raise self._failure(exc, who, sending=False) from None
         finally:
             self._receiver = None
+        # A client hearing from its one server, or a server from the same peer again,
+        # compares two tuples instead of hashing one.
+        if sockaddr == self._lastSender:
+            address = self._lastSenderAddress
+        else:
+            address = self._senderAddress(sockaddr)
+        # Made without Datagram's checks, which the kernel's bytes and a parsed address
+        # pass: this is the receive path of every datagram socket.
+        datagram = _newObject(Datagram)
+        datagram._packet = packet
+        datagram._address = address
+        return datagram
 
     def _transmit(self, data: Any, sockaddr: Any, who: Any) -> None:
         """Hand one datagram to the kernel (``send`` when *sockaddr* is None), waiting while
