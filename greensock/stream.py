@@ -122,7 +122,9 @@ class SocketWriteChannel(ByteWriteOperations):
             count = send(pending, self)
             del pending[:count]
             self.totalBytesWritten += count
-        self._owner._sendBuffered(self)
+        owner = self._owner
+        if owner._holdsOutput:
+            owner._sendBuffered(self)
 
     def _waitForRoom(self) -> None:
         self._handOn()
@@ -138,7 +140,9 @@ class SocketWriteChannel(ByteWriteOperations):
             count = send(view[done:] if done else view, self)
             done += count
             self.totalBytesWritten += count
-        self._owner._sendBuffered(self)
+        owner = self._owner
+        if owner._holdsOutput:
+            owner._sendBuffered(self)
 
     def _takePending(self) -> bytes:
         """Remove and return the unflushed bytes (rebinding: a blocked flush may view them)."""
@@ -322,6 +326,11 @@ class StreamSocket(SocketLifecycle):
                     sock._wait(sock._write_event)
         except OSError as exc:
             raise self._transferFailed(exc, channel) from None
+
+    #: Whether a transport layer holds bytes a send reported taken (TLS ciphertext), which
+    #: :meth:`_sendBuffered` puts on the wire: asked first, so a plain socket's flush makes
+    #: no call for nothing.
+    _holdsOutput = False
 
     def _sendBuffered(self, channel: SocketWriteChannel) -> None:
         """Put bytes a transport layer still holds on the wire (TLS ciphertext); none here."""

@@ -80,6 +80,8 @@ class TlsSocket(StreamSocket):
         self._cipher += self._outgoing.read()
         return count
 
+    _holdsOutput = True
+
     def _sendBuffered(self, channel: SocketWriteChannel) -> None:
         self._cipher += self._outgoing.read()
         _push(super()._send, self._cipher, channel)
