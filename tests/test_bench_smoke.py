@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 BENCH = SCRIPTS / "bench.py"
 WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6"]
-REQUIRED_STACKS = ["greensock", "gevent", "asyncio"]
+REQUIRED_STACKS = ["greensock", "gevent", "floor", "asyncio"]
 
 sys.path.insert(0, str(SCRIPTS))
 

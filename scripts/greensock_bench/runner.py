@@ -77,7 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line (``--quick`` fills in what was not given)."""
     parser = argparse.ArgumentParser(
         prog="bench",
-        description="Socket benchmark: greensock against raw gevent, asyncio, uvloop and trio.",
+        description="Socket benchmark: greensock against raw gevent, asyncio, uvloop, trio "
+        "and gevent's floor (bare kernel sockets and gevent's wait).",
     )
     parser.add_argument("--duration", type=float, help=f"seconds per run ({DEFAULT_DURATION:g})")
     parser.add_argument("--repeat", type=int, help=f"interleaved repetitions ({DEFAULT_REPEAT})")

@@ -35,6 +35,7 @@ STACKS: dict[str, Stack] = {
     for s in (
         Stack("greensock", "greensock_stack", ("gevent", "greensock"), "greensock"),
         Stack("gevent", "gevent_raw", ("gevent",), "raw gevent sockets"),
+        Stack("floor", "gevent_raw", ("gevent",), "kernel sockets and gevent's wait", "floor"),
         Stack("asyncio", "asyncio_stack", (), "asyncio streams"),
         Stack("uvloop", "asyncio_stack", ("uvloop",), "asyncio streams on uvloop", "uvloop"),
         Stack("trio", "trio_stack", ("trio",), "trio"),

@@ -1,6 +1,13 @@
-"""Raw gevent sockets: ``recv_into``/``sendall`` with hand-written line framing (the baseline)."""
+"""Raw gevent sockets: ``recv_into``/``sendall`` with hand-written line framing (the baseline).
+
+The ``floor`` variant runs the same code on :class:`~.flat_socket.FlatSocket` instead of
+gevent's socket class: the least any library on gevent's hub can do per operation.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from gevent import socket
 
@@ -8,6 +15,10 @@ from .. import workloads_sync
 from ..child import Control
 from ..framing import LineBuffer
 from ..protocol import BACKLOG, CHUNK_SIZE, HOST, Params
+from .flat_socket import FlatSocket
+
+#: Makes a socket of a family and a kind: gevent's socket class, or FlatSocket.
+SocketMaker = Callable[[int, int], Any]
 
 # One receive buffer for every connection's line reading: recv_into fills it during the
 # syscall, and read_line copies the bytes out before this greenlet can switch, so sharing is
@@ -20,7 +31,7 @@ class RawConn:
 
     __slots__ = ("_lines", "_sock", "recv", "send")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._lines = LineBuffer()
@@ -55,8 +66,8 @@ class RawConn:
 class RawListener:
     """A listening gevent socket."""
 
-    def __init__(self) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def __init__(self, make: SocketMaker) -> None:
+        self._sock = make(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((HOST, 0))
         self._sock.listen(BACKLOG)
@@ -70,8 +81,8 @@ class RawListener:
 class RawDatagramSocket:
     """A bound gevent UDP socket."""
 
-    def __init__(self, peer_port: int) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def __init__(self, make: SocketMaker, peer_port: int) -> None:
+        self._sock = make(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind((HOST, 0))
         self.port: int = self._sock.getsockname()[1]
         self._peer = (HOST, peer_port)
@@ -88,7 +99,10 @@ class RawDatagramSocket:
 
 
 class RawAdapter:
-    """The raw gevent stack, for ``workloads_sync``."""
+    """The raw gevent stack, for ``workloads_sync``, on the sockets *make* makes."""
+
+    def __init__(self, make: SocketMaker = socket.socket) -> None:
+        self._make = make
 
     def line(self, text: str) -> bytes:
         """Lines travel as bytes with their newline."""
@@ -96,11 +110,11 @@ class RawAdapter:
 
     def listen(self) -> RawListener:
         """Listen on 127.0.0.1."""
-        return RawListener()
+        return RawListener(self._make)
 
     def connect(self, port: int) -> RawConn:
         """Connect to 127.0.0.1:``port``."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = self._make(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.connect((HOST, port))
         except BaseException:
@@ -110,9 +124,10 @@ class RawAdapter:
 
     def udp_bind(self, peer_port: int = 0) -> RawDatagramSocket:
         """A UDP socket on 127.0.0.1."""
-        return RawDatagramSocket(peer_port)
+        return RawDatagramSocket(self._make, peer_port)
 
 
 def main(role: str, params: Params, control: Control, variant: str) -> dict[str, float] | None:
-    """Run one side of ``params.workload`` on raw gevent sockets."""
-    return workloads_sync.main(RawAdapter(), role, params, control)
+    """Run one side of ``params.workload`` on raw gevent sockets (FlatSocket for ``floor``)."""
+    make = FlatSocket if variant == "floor" else socket.socket
+    return workloads_sync.main(RawAdapter(make), role, params, control)
