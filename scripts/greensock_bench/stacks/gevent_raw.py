@@ -101,7 +101,7 @@ class RawDatagramSocket:
 class RawAdapter:
     """The raw gevent stack, for ``workloads_sync``, on the sockets *make* makes."""
 
-    def __init__(self, make: SocketMaker = socket.socket) -> None:
+    def __init__(self, make: SocketMaker) -> None:
         self._make = make
 
     def line(self, text: str) -> bytes:
@@ -127,7 +127,11 @@ class RawAdapter:
         return RawDatagramSocket(self._make, peer_port)
 
 
+def adapter(variant: str) -> RawAdapter:
+    """The adapter of the stack: on gevent's sockets, or on FlatSocket for ``floor``."""
+    return RawAdapter(FlatSocket if variant == "floor" else socket.socket)
+
+
 def main(role: str, params: Params, control: Control, variant: str) -> dict[str, float] | None:
     """Run one side of ``params.workload`` on raw gevent sockets (FlatSocket for ``floor``)."""
-    make = FlatSocket if variant == "floor" else socket.socket
-    return workloads_sync.main(RawAdapter(make), role, params, control)
+    return workloads_sync.main(adapter(variant), role, params, control)

@@ -106,6 +106,11 @@ class GreensockAdapter:
         return GreensockDatagramSocket(peer_port)
 
 
+def adapter(variant: str) -> GreensockAdapter:
+    """The adapter of the stack (greensock has no variants)."""
+    return GreensockAdapter()
+
+
 def main(role: str, params: Params, control: Control, variant: str) -> dict[str, float] | None:
     """Run one side of ``params.workload`` on greensock."""
-    return workloads_sync.main(GreensockAdapter(), role, params, control)
+    return workloads_sync.main(adapter(variant), role, params, control)
