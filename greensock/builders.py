@@ -29,6 +29,9 @@ _O = TypeVar("_O", bound=SocketOptions)
 class _Configurable:
     """What every builder shares: a selector, an options object, configure(), tcpNoDelay()."""
 
+    # No per-instance dict: a connect through aSocket().tcp() makes two builders.
+    __slots__ = ("_noDelay", "_options", "selector")
+
     #: The kind of options this builder holds (SPEC section 3).
     _KIND: ClassVar[type[SocketOptions]]
 
@@ -105,6 +108,8 @@ _SHARED_DEFAULTS: dict[type[SocketOptions], SocketOptions] = {
 class SocketBuilder(_Configurable):
     """The entry point of ``aSocket()``: holds ``SocketOptions`` shared by tcp() and udp()."""
 
+    __slots__ = ()
+
     _KIND = SocketOptions
 
     def tcp(self) -> TcpSocketBuilder:
@@ -119,6 +124,8 @@ class SocketBuilder(_Configurable):
 @implementer(ITcpSocketBuilder)
 class TcpSocketBuilder(_Configurable):
     """Builds TCP (and Unix stream) client and server sockets."""
+
+    __slots__ = ()
 
     _KIND = PeerSocketOptions
 
@@ -152,6 +159,8 @@ class TcpSocketBuilder(_Configurable):
 @implementer(IUDPSocketBuilder)
 class UDPSocketBuilder(_Configurable):
     """Builds UDP sockets, bound or connected."""
+
+    __slots__ = ()
 
     _KIND = UDPSocketOptions
 
