@@ -34,7 +34,7 @@ class SelectorManager(Closeable):
         # strong reference would keep every finished thread's hub (and selector) alive.
         self._hub = weakref.ref(gevent.get_hub())
         self._sockets: dict[int, Any] = {}
-        #: Greenlets in a :class:`Building` context (resolving, connecting): close() wakes them.
+        #: Greenlets building a socket (resolving, connecting): close() wakes them.
         self._builders: set[Any] = set()
         self._closed = False
         self._scratch = memoryview(bytearray(SCRATCH_SIZE))
@@ -63,6 +63,20 @@ class SelectorManager(Closeable):
             self._checkThread()
             raise ClosedChannelException("the SelectorManager is closed")
 
+    def _startBuilding(self) -> Any:
+        """Check that this manager may build a socket now (see :meth:`_checkUsable`), and let
+        :meth:`close` interrupt the calling greenlet, which this returns, until it is taken
+        out of ``_builders`` again."""
+        if self._closed or gevent.get_hub() is not self._hub():
+            self._checkUsable()
+        caller = gevent.getcurrent()
+        self._builders.add(caller)
+        return caller
+
+    def _stopBuilding(self, caller: Any) -> None:
+        """*caller* is done building: :meth:`close` leaves it alone from now on."""
+        self._builders.discard(caller)
+
     def _interrupt(self, caller: Any) -> None:
         if caller in self._builders:
             self._builders.discard(caller)
@@ -89,42 +103,6 @@ class SelectorManager(Closeable):
             gevent.get_hub().loop.run_callback(self._interrupt, caller)
         for sock in list(self._sockets.values()):
             sock.close()
-
-
-class Building:
-    """A context for the blocking part of making a socket through *selector* (resolution,
-    connect): ``with Building(selector, timeout, expired): ...``.
-
-    Entering checks that the selector is usable. A :meth:`SelectorManager.close` meanwhile
-    throws ClosedChannelException into the building greenlet, as it wakes greenlets blocked
-    on sockets already made. With *timeout*, *expired* is raised in it after that many
-    seconds. A class rather than a generator-based context manager: a connect makes one,
-    and the generator machinery cost more than the rest of it together.
-    """
-
-    __slots__ = ("_caller", "_expired", "_selector", "_timeout", "_timer")
-
-    def __init__(
-        self, selector: SelectorManager, timeout: float | None, expired: BaseException | None
-    ) -> None:
-        self._selector = selector
-        self._timeout = timeout
-        self._expired = expired
-        self._caller: Any = None
-        self._timer: gevent.Timeout | None = None
-
-    def __enter__(self) -> None:
-        selector = self._selector
-        selector._checkUsable()
-        self._caller = caller = gevent.getcurrent()
-        selector._builders.add(caller)
-        if self._timeout is not None:
-            self._timer = gevent.Timeout.start_new(self._timeout, self._expired)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._timer is not None:
-            self._timer.close()
-        self._selector._builders.discard(self._caller)
 
 
 _defaults: weakref.WeakKeyDictionary[Any, SelectorManager] = weakref.WeakKeyDictionary()

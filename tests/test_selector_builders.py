@@ -25,6 +25,7 @@ from greensock import (
     AcceptorOptions,
     ClosedChannelException,
     ClosedReadChannelException,
+    ConnectTimeoutException,
     PeerSocketOptions,
     SelectorManager,
     SocketBuilder,
@@ -201,6 +202,28 @@ def test_closing_the_selector_wakes_a_greenlet_that_is_connecting(
     finally:
         for sock in made:
             sock.close()
+
+
+@pytest.mark.timeout(10)
+def test_a_connect_however_it_ends_leaves_no_greenlet_for_close_to_interrupt(
+    selector: SelectorManager,
+) -> None:
+    tcp = aSocket(selector).tcp()
+    server = tcp.bind(LOCAL, 0)
+    tcp.connect(LOCAL, server.port).close()
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind((LOCAL, 0))
+        free = probe.getsockname()[1]
+    with pytest.raises(ConnectionRefusedError):
+        tcp.connect(LOCAL, free)
+    made: list[Any] = []
+    try:
+        with pytest.raises(ConnectTimeoutException):
+            tcp.connect(LOCAL, stalled_port(made), timeout=0.1)
+    finally:
+        for sock in made:
+            sock.close()
+    assert not selector._builders
 
 
 @pytest.mark.timeout(10)
