@@ -276,7 +276,15 @@ class ByteWriteOperations(ABC):
         if cause is not None:
             raise cause.with_traceback(None)
         if self._pending:
-            self._blocking(self._handOn)
+            # What _blocking does, inline: every flush comes through here, and the call (with
+            # the bound method it takes) cost more than the rest of a small flush's Python.
+            if self._writeBusy:
+                raise ConcurrentIOException(_WRITE_BUSY)
+            self._writeBusy = True
+            try:
+                self._handOn()
+            finally:
+                self._writeBusy = False
 
     def flushAndClose(self) -> None:
         """Flush, then close normally."""
