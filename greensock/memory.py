@@ -38,8 +38,8 @@ class ByteChannel(ByteReadOperations, ByteWriteOperations):
     def __init__(self, autoFlush: bool = False, capacity: int = 65536) -> None:
         if check_size(capacity, "capacity") == 0:
             raise ValueError("capacity must be > 0")
-        self._initReading()
-        self._initWriting(autoFlush)
+        ByteReadOperations.__init__(self)
+        ByteWriteOperations.__init__(self, autoFlush)
         self.capacity = capacity
         #: How many buffered bytes the parked reader's read could use (0: nobody waits).
         self._readerNeed = 0
@@ -127,7 +127,7 @@ class ContentReadChannel(ByteReadOperations):
     __slots__ = ("_cause", *READ_STATE)
 
     def __init__(self, content: bytes) -> None:
-        self._initReading()
+        super().__init__()
         self._buf += content
         self._eof = True
 

@@ -64,7 +64,7 @@ class ByteWriteTarget(Protocol):
 #: What a mixin's ``__slots__`` holds when its fields belong to the concrete classes.
 FIELDS_OF_SUBCLASSES: tuple[str, ...] = ()
 
-#: The fields :meth:`ByteReadOperations._initReading` sets, besides ``_cause`` (which a
+#: The fields ``ByteReadOperations.__init__`` sets, besides ``_cause`` (which a
 #: channel with both sides shares): what a concrete channel's ``__slots__`` lists.
 READ_STATE = ("_buf", "_eof", "_readBusy", "totalBytesRead")
 
@@ -91,7 +91,7 @@ class ByteReadOperations(ABC):
     _readBusy: bool
     totalBytesRead: int
 
-    def _initReading(self) -> None:
+    def __init__(self) -> None:
         self._buf = bytearray()
         self._cause = None
         self._eof = False

@@ -59,9 +59,9 @@ class SocketReadChannel(ByteReadOperations):
 
     __slots__ = ("_cause", *READ_STATE, "_owner")
 
-    def __init__(self, owner: StreamSocket) -> None:
-        self._initReading()
-        self._owner = owner
+    # Set by the socket's opener right after making the channel: an __init__ of this class
+    # to take it would cost a call more per channel, four per connection.
+    _owner: StreamSocket
 
     def __repr__(self) -> str:
         return f"<SocketReadChannel of {self._owner!r} unread={len(self._buf)}>"
@@ -104,9 +104,8 @@ class SocketWriteChannel(ByteWriteOperations):
 
     __slots__ = ("_cause", *WRITE_STATE, "_owner")
 
-    def __init__(self, owner: StreamSocket, autoFlush: bool) -> None:
-        self._initWriting(autoFlush)
-        self._owner = owner
+    # Set by the socket's opener, as the read channel's.
+    _owner: StreamSocket
 
     def __repr__(self) -> str:
         return f"<SocketWriteChannel of {self._owner!r} unflushed={len(self._pending)}>"
@@ -531,8 +530,9 @@ class StreamSocket(SocketLifecycle):
         if self._readOpened:
             raise RuntimeError("the read side of this socket is already open (once per socket)")
         self._readOpened = True
-        self._reader = SocketReadChannel(self)
-        return self._reader
+        reader = self._reader = SocketReadChannel()
+        reader._owner = self
+        return reader
 
     def openWriteChannel(self, autoFlush: bool = False) -> SocketWriteChannel:
         """The channel of outgoing bytes; once per socket (RuntimeError the second time)."""
@@ -540,7 +540,8 @@ class StreamSocket(SocketLifecycle):
             self._checkOpen()
         if self._writeOpened:
             raise RuntimeError("the write side of this socket is already open (once per socket)")
-        channel = SocketWriteChannel(self, autoFlush)
+        channel = SocketWriteChannel(autoFlush)
+        channel._owner = self
         self._writeOpened = True
         self._writer = channel
         return channel

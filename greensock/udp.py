@@ -528,7 +528,8 @@ class DatagramSocket(SocketLifecycle):
         self._checkOpen()
         if self._reader is not None:
             raise RuntimeError("the read side of this socket is already open (once per socket)")
-        self._reader = DatagramReadChannel(self)  # type: ignore[arg-type]
+        reader = self._reader = DatagramReadChannel()
+        reader._owner = self
         return self._reader
 
     def attachForReading(self, channel: Any) -> WriterJob:
@@ -600,7 +601,8 @@ class ConnectedDatagramSocket(DatagramSocket):
         self._checkOpen()
         if self._writer is not None:
             raise RuntimeError("the write side of this socket is already open (once per socket)")
-        self._writer = DatagramWriteChannel(self, autoFlush)  # type: ignore[arg-type]
+        writer = self._writer = DatagramWriteChannel(autoFlush)
+        writer._owner = self
         return self._writer
 
     def attachForWriting(self, channel: Any) -> ReaderJob:

@@ -27,7 +27,7 @@ _WRITE_BUSY = "another greenlet is already blocked writing this channel"
 _INT_WIDTHS = {"b": 8, "h": 16, "i": 32, "q": 64}
 
 
-#: The fields :meth:`ByteWriteOperations._initWriting` sets, besides ``_cause`` (which a
+#: The fields ``ByteWriteOperations.__init__`` sets, besides ``_cause`` (which a
 #: channel with both sides shares): what a concrete channel's ``__slots__`` lists.
 WRITE_STATE = ("_pending", "_writeClosed", "_writeBusy", "autoFlush", "totalBytesWritten")
 
@@ -52,7 +52,7 @@ class ByteWriteOperations(ABC):
     autoFlush: bool
     totalBytesWritten: int
 
-    def _initWriting(self, autoFlush: bool) -> None:
+    def __init__(self, autoFlush: bool = False) -> None:
         if not isinstance(autoFlush, bool):
             raise TypeError(f"autoFlush must be a bool, got {type(autoFlush).__name__}")
         self._pending = bytearray()
