@@ -92,6 +92,7 @@ class ByteReadOperations(ABC):
     totalBytesRead: int
 
     def __init__(self) -> None:
+        """Open, with nothing buffered or read yet."""
         self._buf = bytearray()
         self._cause = None
         self._eof = False

@@ -53,6 +53,8 @@ class ByteWriteOperations(ABC):
     totalBytesWritten: int
 
     def __init__(self, autoFlush: bool = False) -> None:
+        """Open and empty; with *autoFlush*, every write operation flushes (TypeError unless a
+        bool)."""
         if not isinstance(autoFlush, bool):
             raise TypeError(f"autoFlush must be a bool, got {type(autoFlush).__name__}")
         self._pending = bytearray()
