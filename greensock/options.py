@@ -15,7 +15,7 @@ raise ``AttributeError`` (with a hint) instead of silently creating an attribute
 
 The transports call :func:`apply_options` once on a fresh socket, before ``bind``/``connect``
 (buffer sizes only shape the TCP window when set before the handshake), and
-:func:`apply_accepted` on each accepted socket. ``backlogSize`` and ``socketTimeout`` are not
+:func:`apply_accepted` on accepted sockets. ``backlogSize`` and ``socketTimeout`` are not
 socket options: the transports read them (``listen(backlogSize)``, the no-progress timer).
 """
 
@@ -512,6 +512,8 @@ def apply_options(sock: Any, options: SocketOptions) -> None:
       ``reusePort``, ``IP_TOS`` (IPv4) or ``IPV6_TCLASS`` (IPv6, plus ``IP_TOS`` for
       IPv4-mapped traffic where the system allows) unless ``typeOfService`` is UNDEFINED;
     - ``PeerSocketOptions``: ``SO_SNDBUF``/``SO_RCVBUF`` when > 0;
+    - ``AcceptorOptions``: ``TCP_NODELAY`` on the listening TCP socket over IP, which its
+      accepted connections inherit where the system passes it on (Linux, the BSDs);
     - ``TCPClientSocketOptions``: ``TCP_NODELAY`` when ``noDelay`` (TCP over IP only),
       ``SO_LINGER`` when ``lingerSeconds`` >= 0, ``SO_KEEPALIVE`` unless ``keepAlive`` is
       None (IP only);
@@ -547,7 +549,8 @@ def apply_options(sock: Any, options: SocketOptions) -> None:
     if values.get("receiveBufferSize", 0) > 0:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, values["receiveBufferSize"])
 
-    if tcp and values.get("noDelay"):
+    # A listener's TCP_NODELAY is for its connections: see apply_accepted.
+    if tcp and (values.get("noDelay") or isinstance(options, AcceptorOptions)):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     lingerSeconds = values.get("lingerSeconds", -1)
     if lingerSeconds >= 0:
@@ -560,19 +563,28 @@ def apply_options(sock: Any, options: SocketOptions) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 
 
-def apply_accepted(sock: Any, family: int | None = None) -> None:
-    """Set what every accepted connection gets: ``TCP_NODELAY`` (TCP over IP only).
+def apply_accepted(sock: Any, family: int | None = None, check: bool = True) -> bool:
+    """Make sure an accepted connection has ``TCP_NODELAY`` (TCP over IP only).
 
-    Everything else an accepted socket inherits from its listener in the kernel. A caller
-    that passes *family* (the listener's) vouches for a stream socket, and saves asking the
-    socket twice per accept.
+    True when nothing had to be set: a socket that is no TCP over IP, or one that inherited
+    ``TCP_NODELAY`` from its listener (:func:`apply_options` sets it there). Where the
+    system passes it on, a server that saw it once need not check again: every later
+    connection inherits it too, which spares a system call per accept. Where it does not,
+    the server passes ``check=False`` from then on: set without asking first. Everything
+    else an accepted socket inherits from its listener in the kernel. A caller that passes
+    *family* (the listener's) vouches for a stream socket, and saves asking the socket twice.
     """
     if family is None:
         if sock.type != socket.SOCK_STREAM:
-            return
+            return True
         family = sock.family
-    if family in (socket.AF_INET, socket.AF_INET6):
-        getattr(sock, "_sock", sock).setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return True
+    kernel = getattr(sock, "_sock", sock)
+    if check and kernel.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
+        return True
+    kernel.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return False
 
 
 def _so_reuseport() -> int:

@@ -56,6 +56,9 @@ class ServerSocket(SocketLifecycle):
             self.localAddress.port if isinstance(self.localAddress, InetSocketAddress) else None
         )
         self._family: int = sock._sock.family
+        #: Whether accepted connections inherit what apply_accepted sets (None: not known
+        #: yet). Once seen, the later ones are left alone, or set without asking first.
+        self._acceptedInherit: bool | None = None
         self._accepting = False
         self._closed = False
         self.socketContext = Job(onCancel=lambda cause: self.close())
@@ -96,7 +99,9 @@ class ServerSocket(SocketLifecycle):
             self._accepting = False
         try:
             # The listener's family, known already: asking the new socket costs a call.
-            apply_accepted(conn, self._family)
+            inherit = self._acceptedInherit
+            if not inherit:
+                self._acceptedInherit = apply_accepted(conn, self._family, inherit is None)
             return TcpSocket(self._selector, conn, from_sockaddr(self._family, address))
         except BaseException:
             conn.close()

@@ -613,6 +613,41 @@ def test_a_configured_socket_still_connects_and_accepts() -> None:
                 assert accepted.recv(4) == b"ping"
 
 
+def _accepted_by(listener_options: AcceptorOptions | None) -> tuple[Any, Any, Any]:
+    """A listener (with *listener_options* applied, if any), a client, and the accepted side."""
+    server = gsocket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if listener_options is not None:
+        apply_options(server, listener_options)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    client = gsocket.create_connection(server.getsockname())
+    accepted, _ = server.accept()
+    return server, client, accepted
+
+
+def test_a_listener_gets_TCP_NODELAY_for_its_connections() -> None:
+    server, client, accepted = _accepted_by(AcceptorOptions())
+    with server, client, accepted:
+        assert _int_option(server, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+@needs_linux
+def test_apply_accepted_says_whether_the_connection_inherited_TCP_NODELAY() -> None:
+    server, client, accepted = _accepted_by(AcceptorOptions())
+    with server, client, accepted:
+        assert apply_accepted(accepted, socket.AF_INET) is True
+        assert _int_option(accepted, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    server, client, accepted = _accepted_by(None)  # a listener without it: set per socket
+    with server, client, accepted:
+        assert _int_option(accepted, socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        assert apply_accepted(accepted) is False
+        assert _int_option(accepted, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    server, client, accepted = _accepted_by(None)  # known not to inherit: set, not asked
+    with server, client, accepted:
+        assert apply_accepted(accepted, check=False) is False
+        assert _int_option(accepted, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
 @needs_unix
 def test_IP_only_options_are_skipped_on_Unix_stream_sockets(unix_dir: pathlib.Path) -> None:
     options = TCPClientSocketOptions(
@@ -639,7 +674,8 @@ def test_IP_only_options_are_skipped_on_Unix_stream_sockets(unix_dir: pathlib.Pa
             sock.connect(path)
             accepted, _ = server.accept()
             with accepted:
-                apply_accepted(accepted)  # no TCP_NODELAY on a Unix socket, no error
+                # No TCP_NODELAY on a Unix socket, no error, and nothing to check next time.
+                assert apply_accepted(accepted) is True
                 sock.sendall(b"x")
                 assert accepted.recv(1) == b"x"
 

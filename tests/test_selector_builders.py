@@ -405,6 +405,11 @@ def test_noDelay_false_leaves_TCP_NODELAY_alone_but_accepted_sockets_get_it(
     accepted = server.accept(timeout=5)
     assert sockopt(client, socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
     assert sockopt(accepted, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    # Later connections too, whether the server still checks them or saw them inherit it.
+    for _ in range(3):
+        tcp.connect(LOCAL, server.port, configure={"noDelay": False})
+        later = server.accept(timeout=5)
+        assert sockopt(later, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 # -- options reach the kernel ---------------------------------------------------------------------
