@@ -104,9 +104,6 @@ _SHARED_DEFAULTS: dict[type[SocketOptions], SocketOptions] = {
 }
 
 
-_newObject = object.__new__
-
-
 @implementer(ISocketBuilder)
 class SocketBuilder(_Configurable):
     """The entry point of ``aSocket()``: holds ``SocketOptions`` shared by tcp() and udp()."""
@@ -117,13 +114,7 @@ class SocketBuilder(_Configurable):
 
     def tcp(self) -> TcpSocketBuilder:
         """A TCP builder with its own copy of these options."""
-        # Made without the constructor's call (as aSocket does): aSocket().tcp().connect()
-        # is how a ktor program connects, once per connection.
-        builder = _newObject(TcpSocketBuilder)
-        builder.selector = self.selector
-        builder._options = self._converted(PeerSocketOptions)
-        builder._noDelay = self._noDelay
-        return builder
+        return TcpSocketBuilder(self.selector, self._converted(PeerSocketOptions), self._noDelay)
 
     def udp(self) -> UDPSocketBuilder:
         """A UDP builder with its own copy of these options."""
@@ -198,8 +189,4 @@ def aSocket(selector: SelectorManager | None = None) -> SocketBuilder:
     """Start building a socket; without *selector*, the calling thread's default is used."""
     if selector is not None and not isinstance(selector, SelectorManager):
         raise TypeError(f"selector must be a SelectorManager, got {type(selector).__name__}")
-    builder = _newObject(SocketBuilder)
-    builder.selector = selector if selector is not None else default_selector()
-    builder._options = None
-    builder._noDelay = False
-    return builder
+    return SocketBuilder(selector if selector is not None else default_selector())
