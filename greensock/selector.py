@@ -67,8 +67,7 @@ class SelectorManager(Closeable):
         """Check that this manager may build a socket now (see :meth:`_checkUsable`), and let
         :meth:`close` interrupt the calling greenlet, which this returns, until it is taken
         out of ``_builders`` again."""
-        if self._closed or gevent.get_hub() is not self._hub():
-            self._checkUsable()
+        self._checkUsable()
         caller = gevent.getcurrent()
         self._builders.add(caller)
         return caller
