@@ -412,6 +412,18 @@ def test_noDelay_false_leaves_TCP_NODELAY_alone_but_accepted_sockets_get_it(
         assert sockopt(later, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
+@pytest.mark.timeout(10)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux passes TCP_NODELAY on")
+def test_a_server_whose_connections_inherit_TCP_NODELAY_stops_setting_it(
+    selector: SelectorManager,
+) -> None:
+    server = aSocket(selector).tcp().bind(LOCAL, 0)
+    assert sockopt(server, socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    aSocket(selector).tcp().connect(LOCAL, server.port)
+    server.accept(timeout=5)
+    assert server._acceptedInherit is True  # no check, no setsockopt for later accepts
+
+
 # -- options reach the kernel ---------------------------------------------------------------------
 
 
