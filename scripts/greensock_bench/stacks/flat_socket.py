@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _socket
 import errno
+import os
 from typing import Any
 
 from gevent import get_hub
@@ -69,7 +70,7 @@ class FlatSocket:
             self._waitWritable()
             result = self._sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
         if result:
-            raise OSError(result, errno.errorcode.get(result, "connect failed"))
+            raise OSError(result, os.strerror(result))
 
     def recv_into(self, buffer: Any) -> int:
         """Receive into *buffer*; 0 at end of stream."""
