@@ -122,22 +122,44 @@ def test_stacks_option_takes_mixed_server_client_pairs() -> None:
             parse_args(["--stacks", bad])
 
 
+def _quick(out: Path, *options: str) -> dict[str, Any]:
+    """The JSON document of a ``--quick`` run with *options*, written into *out*."""
+    argv = [sys.executable, str(BENCH), "--quick", *options, "--out", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=50, check=False)
+    assert done.returncode == 0, done.stderr
+    document: dict[str, Any] = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    return document
+
+
 @pytest.mark.timeout(60)
 def test_a_mixed_pair_runs_its_server_and_client_on_their_own_stacks(tmp_path: Path) -> None:
     """Also with --cpus: the client ran on the one CPU given."""
     cpu = min(os.sched_getaffinity(0))
-    argv = [
-        sys.executable, str(BENCH), "--quick", "--workloads", "W2", "--cpus", str(cpu),
-        "--stacks", "greensock/gevent,gevent", "--out", str(tmp_path),
-    ]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=50, check=False)
-    assert done.returncode == 0, done.stderr
-    document = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    document = _quick(tmp_path, "--workloads", "W2", "--cpus", str(cpu),
+                      "--stacks", "greensock/gevent,gevent")  # fmt: skip
     (mixed,) = [s for s in document["samples"] if s["stack"] == "greensock/gevent"]
     assert mixed["ok"] and mixed["metrics"]["round_trips"] > 0
     assert mixed["client_cpus"] == [cpu] and document["meta"]["cpus"] == [cpu]
     rows = {(r["stack"], r["metric"]) for r in document["summary"]}
     assert ("greensock/gevent", "round_trips") in rows
+
+
+def test_the_diagnostic_stack_runs_only_when_named() -> None:
+    assert "floor-datagram" not in parse_args([]).stacks
+    assert parse_args([]).stacks == stacks.DEFAULT_STACKS
+    assert set(stacks.DEFAULT_STACKS) >= set(REQUIRED_STACKS)
+    assert parse_args(["--stacks", "floor-datagram,gevent"]).stacks == ["floor-datagram", "gevent"]
+
+
+@pytest.mark.timeout(60)
+def test_the_diagnostic_stack_echoes_datagrams_and_skips_the_tcp_workloads(
+    tmp_path: Path,
+) -> None:
+    document = _quick(tmp_path, "--workloads", "W5,W2", "--stacks", "floor-datagram,gevent")
+    (echo,) = [s for s in document["samples"] if s["stack"] == "floor-datagram"]
+    assert echo["workload"] == "W5" and echo["ok"], echo["error"]
+    assert echo["metrics"]["round_trips"] > 0
+    assert "W5 only" in document["skipped"]["W2 on floor-datagram"]
 
 
 def test_cpus_option_takes_only_cpus_this_process_may_use() -> None:

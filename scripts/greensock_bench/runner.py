@@ -92,9 +92,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--stacks",
         type=lambda t: _names(t.lower(), stacks.STACKS, "stack", stacks.sides),
-        default=list(stacks.STACKS),
-        help="comma-separated, from " + ", ".join(stacks.STACKS) + "; SERVER/CLIENT (such as "
-        "greensock/gevent) runs the server on one stack and the client on another",
+        default=stacks.DEFAULT_STACKS,
+        help=f"comma-separated, from {', '.join(stacks.STACKS)} (default: "
+        f"{', '.join(stacks.DEFAULT_STACKS)}); SERVER/CLIENT (such as greensock/gevent) runs "
+        "the server on one stack and the client on another",
     )
     parser.add_argument(
         "--connections",

@@ -28,6 +28,8 @@ class Stack:
     requires: tuple[str, ...]
     label: str
     variant: str = ""
+    #: Run when ``--stacks`` is not given; a diagnostic stack runs only when named.
+    default: bool = True
 
 
 STACKS: dict[str, Stack] = {
@@ -39,8 +41,18 @@ STACKS: dict[str, Stack] = {
         Stack("asyncio", "asyncio_stack", (), "asyncio streams"),
         Stack("uvloop", "asyncio_stack", ("uvloop",), "asyncio streams on uvloop", "uvloop"),
         Stack("trio", "trio_stack", ("trio",), "trio"),
+        Stack(
+            "floor-datagram",
+            "floor_datagram",
+            ("gevent", "greensock"),
+            "the floor making greensock's Datagram objects",
+            default=False,
+        ),
     )
 }
+
+#: The stacks a run compares unless told otherwise: the peers, not the diagnostics.
+DEFAULT_STACKS = [name for name, stack in STACKS.items() if stack.default]
 
 
 def sides(name: str) -> tuple[str, str]:

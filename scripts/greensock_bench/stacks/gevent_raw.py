@@ -122,7 +122,7 @@ class RawAdapter:
             raise
         return RawConn(sock)
 
-    def udp_bind(self, peer_port: int = 0) -> RawDatagramSocket:
+    def udp_bind(self, peer_port: int = 0) -> workloads_sync.SyncDatagramSocket:
         """A UDP socket on 127.0.0.1."""
         return RawDatagramSocket(self._make, peer_port)
 
