@@ -33,6 +33,8 @@ def byte_view(obj: Any, offset: int, length: int | None, *, writable: bool) -> m
         )
     if view.ndim != 1 or view.itemsize != 1:
         view = view.cast("B")
+    if length is None and type(offset) is int and offset == 0:
+        return view  # the whole buffer, as most calls ask: nothing to check
     size = len(view)
     offset = check_size(offset, "offset")
     if offset > size:

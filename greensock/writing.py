@@ -141,7 +141,10 @@ class ByteWriteOperations(ABC):
             view = memoryview(data)
             done = 0
             while done < total:
-                room = self._roomOrWait()
+                # Placing bytes takes exactly their number off the room, so only a full
+                # channel needs asking (and waiting) again.
+                if room <= 0:
+                    room = self._roomOrWait()
                 # What is left would fill the empty channel and go out at once anyway:
                 # hand it on from where it is, sparing a copy of up to a whole capacity.
                 if (
@@ -153,6 +156,7 @@ class ByteWriteOperations(ABC):
                 count = min(room, total - done)
                 self._pending += view[done : done + count]
                 done += count
+                room -= count
             room = self._room()
         if self.autoFlush or room <= 0:
             self.flush()

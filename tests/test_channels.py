@@ -143,6 +143,9 @@ def test_readAvailable_rejects_bad_destinations_consuming_nothing(
         reader.readAvailable(b"xxx")  # read-only
     with pytest.raises(TypeError):
         reader.readAvailable("xxx")
+    for zero in (False, 0.0):  # equal to 0, and still no int offset
+        with pytest.raises(TypeError):
+            reader.readAvailable(bytearray(3), zero)
     with pytest.raises(ValueError):
         reader.readAvailable(bytearray(3), 4)
     with pytest.raises(ValueError):
@@ -777,6 +780,9 @@ def test_writeFully_and_writePacket_take_any_bytes_like(make_pipe: MakePipe, kin
             pipe.writer.writeFully(bad)
         with pytest.raises(TypeError):
             pipe.writer.writePacket(bad)
+    for zero in (False, 0.0):  # equal to 0, and still no int offset
+        with pytest.raises(TypeError):
+            pipe.writer.writeFully(b"abc", zero)
     with pytest.raises(ValueError):
         pipe.writer.writeFully(b"abc", 4)
     with pytest.raises(ValueError):
