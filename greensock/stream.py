@@ -128,11 +128,9 @@ class SocketWriteChannel(ByteWriteOperations):
     def _waitForRoom(self) -> None:
         self._handOn()
 
-    def _handOnDirectly(self, view: memoryview) -> bool:
-        self._blocking(self._sendAll, view)
-        return True
+    _handsOnDirectly = True
 
-    def _sendAll(self, view: memoryview) -> None:
+    def _handOnDirectly(self, view: memoryview) -> None:
         send = self._owner._send
         done, total = 0, len(view)
         while done < total:

@@ -135,8 +135,8 @@ class DatagramWriteChannel(SocketWriteChannel):
         self.totalBytesWritten += len(pending)
         pending.clear()
 
-    def _handOnDirectly(self, view: memoryview) -> bool:
-        return False  # a flush is one datagram: the bytes must gather in _pending first
+    # A flush is one datagram: the bytes must gather in _pending first.
+    _handsOnDirectly = False
 
 
 # -- incoming and outgoing ------------------------------------------------------------------
