@@ -5,8 +5,8 @@ than the differences between greensock and raw gevent it is meant to show. The n
 machine instructions a process executes per operation hardly does: for the same code and
 the same inputs it repeats to about 1%, whatever else the machine is doing. This counts it
 for the greenlet-blocking stacks (greensock, raw gevent and its floor), through the
-benchmark's own adapters, so the operations are exactly those of W2 (line ping-pong), W4
-(connect, one line each way, close) and W5 (UDP echo).
+benchmark's own adapters, so the operations are exactly those of W1 (64 KiB writes), W2
+(line ping-pong), W4 (connect, one line each way, close) and W5 (UDP echo).
 
 Server and client run as greenlets of one process here (the benchmark proper runs them in
 two), so a count covers both sides of an operation, kernel calls excluded: the user-space
@@ -35,7 +35,7 @@ from typing import Any
 import gevent
 
 from . import workloads_sync
-from .protocol import DATAGRAM, LINE_TEXT
+from .protocol import CHUNK_SIZE, DATAGRAM, LINE_TEXT
 
 #: Operations done before any is counted: caches filled, every code path taken once.
 WARM_UP = 200
@@ -63,6 +63,7 @@ OPERATIONS = {
         Operation("udp", "W5", "UDP 64-byte echo, per round trip"),
         Operation("pingpong", "W2", "64-byte line ping-pong, per round trip"),
         Operation("churn", "W4", "connect, one line each way, close, per connection"),
+        Operation("bulk", "W1", "64 KiB writes, sent and received, per write"),
     )
 }
 
@@ -107,6 +108,11 @@ def _pingpong(adapter: workloads_sync.SyncAdapter, total: int) -> Callable[[], N
     return partial(workloads_sync._roundtrip, conn, adapter.line(LINE_TEXT))
 
 
+def _bulk(adapter: workloads_sync.SyncAdapter, total: int) -> Callable[[], None]:
+    conn = adapter.connect(_listener(adapter, "bulk", 1))
+    return partial(conn.send, bytes(CHUNK_SIZE))
+
+
 def _churn(adapter: workloads_sync.SyncAdapter, total: int) -> Callable[[], None]:
     port = _listener(adapter, "churn", total)
     line = adapter.line(LINE_TEXT)
@@ -127,6 +133,7 @@ SETUPS: dict[str, Callable[[workloads_sync.SyncAdapter, int], Callable[[], None]
     "udp": _udp,
     "pingpong": _pingpong,
     "churn": _churn,
+    "bulk": _bulk,
 }
 
 
