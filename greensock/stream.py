@@ -128,8 +128,6 @@ class SocketWriteChannel(ByteWriteOperations):
     def _waitForRoom(self) -> None:
         self._handOn()
 
-    _handsOnDirectly = True
-
     def _handOnDirectly(self, view: memoryview) -> None:
         send = self._owner._send
         done, total = 0, len(view)

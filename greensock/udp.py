@@ -135,8 +135,9 @@ class DatagramWriteChannel(SocketWriteChannel):
         self.totalBytesWritten += len(pending)
         pending.clear()
 
-    # A flush is one datagram: the bytes must gather in _pending first.
-    _handsOnDirectly = False
+    # A flush is one datagram: the bytes must gather in _pending first. (The base class's
+    # attribute is optional; the stream channel's method narrowed it for mypy.)
+    _handOnDirectly = None  # type: ignore[assignment]
 
 
 # -- incoming and outgoing ------------------------------------------------------------------

@@ -7,13 +7,14 @@ to wait until there is room again (:meth:`_waitForRoom`). A hand-off interrupted
 keeps every byte that was not taken in ``_pending``, in order, for the next flush.
 
 A sink may also take a write at least as large as the room of an empty channel from where it
-is (``_handsOnDirectly`` and :meth:`_handOnDirectly`): such a write would fill ``_pending``
-and be handed on at once, so the copy into it is spared.
+is (``_handOnDirectly``): such a write would fill ``_pending`` and be handed on at once, so
+the copy into it is spared.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -78,17 +79,12 @@ class ByteWriteOperations(ABC):
     def _waitForRoom(self) -> None:
         """Block until :meth:`_room` may be positive again (called while it is not)."""
 
-    #: Whether the sink can take a write from where it is (:meth:`_handOnDirectly`).
-    _handsOnDirectly = False
-
-    def _handOnDirectly(self, view: memoryview) -> None:
-        """Hand all of *view* on without copying it into ``_pending`` (which is empty), blocking
-        as needed; called, with the channel marked busy, where ``_handsOnDirectly`` says so.
-
-        Interrupted, the bytes already handed on stay handed on (and counted); the rest were
-        never placed in the channel.
-        """
-        raise NotImplementedError
+    #: ``_handOnDirectly(view)``, where the sink has it: hand all of *view* on without copying
+    #: it into ``_pending`` (which is empty), blocking as needed; called with the channel
+    #: marked busy. Interrupted, the bytes already handed on stay handed on (and counted); the
+    #: rest were never placed in the channel. None where a sink takes bytes only through
+    #: ``_pending`` (the default).
+    _handOnDirectly: Callable[[memoryview], None] | None = None
 
     def _handOnWithoutBlocking(self) -> None:
         """Hand the pending bytes on if that can be done without blocking; else nothing.
@@ -151,8 +147,12 @@ class ByteWriteOperations(ABC):
                 # What is left would fill the empty channel and go out at once anyway:
                 # hand it on from where it is, sparing a copy of up to a whole capacity. The
                 # channel is as empty afterwards, so the room is unchanged.
-                if total - done >= room and not self._pending and self._handsOnDirectly:
-                    self._blocking(self._handOnDirectly, view[done:] if done else view)
+                if (
+                    total - done >= room
+                    and not self._pending
+                    and (handOn := self._handOnDirectly) is not None
+                ):
+                    self._blocking(handOn, view[done:] if done else view)
                     break
                 count = min(room, total - done)
                 self._pending += view[done : done + count]
