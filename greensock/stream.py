@@ -5,8 +5,10 @@ switch) into one shared scratch buffer, then appends to its own buffer; a read i
 caller's memory with nothing buffered receives straight into it. The write channel sends
 with ``send`` (``sendall`` spends a ``getsockopt`` per call) from its pending buffer.
 
-Every OS error of a transfer goes through :meth:`StreamSocket._transferFailed`, the one
-place that decides what the caller sees and whether the connection is dead.
+Every transfer goes through :meth:`StreamSocket._transfer`: what its kernel call raises is
+decided by :meth:`StreamSocket._kernelFailed`, what its wait raises by
+:func:`greensock.kernel.park`; only an error the kernel reports on an open socket fails the
+connection.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .errors import (
 )
 from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
-from .kernel import WAIT_FIRST_RUN
+from .kernel import WAIT_FIRST_RUN, NoProgress, park
 from .lifecycle import SocketLifecycle
 from .reading import READ_STATE, ByteReadOperations
 from .writing import WRITE_STATE, ByteWriteOperations
@@ -47,6 +49,10 @@ log = logging.getLogger(__name__)
 
 #: Unflushed bytes a socket write channel holds before it flushes by itself (SPEC section 6).
 WRITE_CAPACITY = 65536
+
+#: Receives close() makes, at most, to drop unread bytes before closing the descriptor
+#: (see StreamSocket._discardUnread): up to this many scratch buffers' worth.
+DISCARD_RECEIVES = 16
 
 #: Seconds close() keeps sending already-written bytes to a peer that does not read, unless
 #: the socket's own ``lingerTimeout`` says otherwise.
@@ -160,6 +166,9 @@ class SocketWriteChannel(ByteWriteOperations):
             self._owner._wakeBlocked(writing=True)
             return True
         self._writeClosed = True
+        if self._writeBusy:
+            # A flush blocked in another greenlet: its bytes go out with the last ones, once.
+            self._owner._wakeBlocked(writing=True)
         self._owner._finishOutput(self._takePending(), closeSocket=False)
         return True
 
@@ -299,57 +308,80 @@ class StreamSocket(SocketLifecycle):
     ) -> int:
         """``call(view)`` on the kernel socket, parking on its read (*reading*) or write
         watcher while it would block, and on the read watcher once before the call when
-        *waitFirst*."""
+        *waitFirst*.
+
+        Only what the kernel call raises can fail the connection (see :meth:`_kernelFailed`);
+        what a wait raises is decided by :func:`~greensock.kernel.park`.
+        """
         sock = self._sock
+        if waitFirst:
+            self._park(sock._read_event, reading, channel)
+        while True:
+            try:
+                count: int = call(view)
+                return count
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise self._kernelFailed(exc, reading, channel) from None
+            # Outside the handler: a greenlet parked inside it would keep the exception
+            # and its traceback alive, per idle connection, for as long as it waits.
+            if reading:
+                self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
+                self._park(sock._read_event, reading, channel)
+            else:
+                self._park(sock._write_event, reading, channel)
+
+    def _park(self, watcher: Any, reading: bool, channel: Any) -> None:
+        """Wait for *watcher*; a ``socketTimeout`` passing fails the connection."""
         try:
-            if waitFirst:
-                event = sock._read_event
-                if event is not None:  # closed: no watcher, and the call says EBADF
-                    sock._wait(event)
-            while True:
-                try:
-                    count: int = call(view)
-                    return count
-                except BlockingIOError:
-                    pass
-                # Outside the handler: a greenlet parked inside it would keep the exception
-                # and its traceback alive, per idle connection, for as long as it waits.
-                if reading:
-                    self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
-                    sock._wait(sock._read_event)
-                else:
-                    sock._wait(sock._write_event)
-        except OSError as exc:
-            raise self._transferFailed(exc, channel) from None
+            park(self._sock, watcher, lambda: self._closedLocally(reading, channel))
+        except NoProgress:
+            failure = SocketTimeoutException(
+                f"no progress for {self._sock.timeout} s (socketTimeout)"
+            )
+            self._fail(failure)
+            raise failure from None
+
+    def _closedLocally(self, reading: bool, channel: Any) -> BaseException | None:
+        """What a transfer on *channel* raises once this side closed or cancelled it; None
+        while it is open.
+
+        A channel that failed (cancelled, or the connection died) raises its cause: one
+        error for everyone, shared, so its traceback is not extended. After a local close
+        began, every transfer is "closed locally", whatever the kernel said: a reset the
+        close itself provoked is no failure to report (SPEC section 5).
+        """
+        cause: BaseException | None = channel._cause
+        if cause is not None:
+            return cause.with_traceback(None)
+        if self._closing or (not reading and channel._writeClosed):
+            if reading:
+                return ClosedReadChannelException("the socket was closed")
+            return ClosedWriteChannelException("the write channel was closed")
+        return None
 
     #: Whether a transport layer holds bytes a send reported taken (TLS ciphertext), which
     #: :meth:`_sendBuffered` puts on the wire: asked first, so a plain socket's flush makes
-    #: no call for nothing.
+    #: no call for nothing. Such a layer also has last words to send at every close
+    #: (TLS's close_notify), through :meth:`_finishOutput`.
     _holdsOutput = False
 
     def _sendBuffered(self, channel: SocketWriteChannel) -> None:
         """Put bytes a transport layer still holds on the wire (TLS ciphertext); none here."""
 
-    def _transferFailed(self, exc: OSError, channel: Any) -> BaseException:
-        """What a failed recv/send raises; kernel failures fail the whole connection."""
-        cause: BaseException | None = channel._cause
-        if cause is not None:
-            # The channel failed already (cancelled, or the connection died): one error for
-            # everyone. A reset may wake both sides with errors of their own (ECONNRESET,
-            # EPIPE); the first one to arrive is the connection's. Shared with the greenlet
-            # that failed first: do not extend its traceback.
-            return cause.with_traceback(None)
+    def _kernelFailed(self, exc: OSError, reading: bool, channel: Any) -> BaseException:
+        """What a failed recv/send raises: a kernel error on an open socket fails the whole
+        connection; on one closed locally (EBADF included) it means only that."""
+        closed = self._closedLocally(reading, channel)
+        if closed is not None:
+            return closed
         if closed_by_another_greenlet(exc):
-            if isinstance(channel, SocketReadChannel):
-                return ClosedReadChannelException("the socket was closed")
-            return ClosedWriteChannelException("the socket was closed")
-        failure: BaseException = exc
-        if isinstance(exc, stdsocket.timeout):
-            failure = SocketTimeoutException(
-                f"no progress for {self._sock.timeout} s (socketTimeout)"
+            return (ClosedReadChannelException if reading else ClosedWriteChannelException)(
+                "the socket was closed"
             )
-        self._fail(failure)
-        return failure
+        self._fail(exc)
+        return exc
 
     def _wakeBlocked(self, reading: bool = False, writing: bool = False) -> None:
         """Throw gevent's cancel_wait_ex into a greenlet blocked on this socket, if any."""
@@ -410,7 +442,9 @@ class StreamSocket(SocketLifecycle):
         writing = writer is not None and writer._writeBusy and self._drainer is None
         if reading or writing:
             self._wakeBlocked(reading, writing)
-        if self._resetOnClose or (not pending and self._drainer is None):
+        if self._resetOnClose or (
+            not pending and self._drainer is None and not self._holdsOutput
+        ):
             # Nothing left to send: closing the descriptor sends FIN, or RST when the user
             # asked for an abortive close (no last bytes then).
             self._release(None)
@@ -501,8 +535,30 @@ class StreamSocket(SocketLifecycle):
     def _release(self, cause: BaseException | None) -> None:
         if self._fdClosed:
             return
+        reader = self._reader
+        sawEnd = reader is not None and reader._eof
         self._finished(cause)
+        if not (sawEnd or self._resetOnClose):
+            self._discardUnread()
         self._sock.close()
+
+    def _discardUnread(self) -> None:
+        """Take in and drop what already waits in the kernel's receive buffer.
+
+        Closing a socket with unread bytes makes the kernel reset the connection (RST)
+        instead of ending it (FIN), and a reset makes the peer drop what it has received
+        and not read yet: the last bytes this side sent. A TLS 1.3 client that never read
+        the session tickets its server sent is the common case. Bounded, so that a peer that
+        keeps sending cannot hold the close.
+        """
+        receive = self._sock._sock.recv_into
+        scratch = self._scratch
+        for _ in range(DISCARD_RECEIVES):
+            try:
+                if not receive(scratch):
+                    return
+            except OSError:
+                return  # nothing more waits (EAGAIN), or the connection is gone already
 
     def _finished(self, cause: BaseException | None) -> None:
         """This object is done with its descriptor: record why and complete the context."""

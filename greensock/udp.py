@@ -50,7 +50,7 @@ from .interfaces import (
     IDatagramSendChannel,
 )
 from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
-from .kernel import WAIT_FIRST_RUN
+from .kernel import WAIT_FIRST_RUN, NoProgress, park
 from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
@@ -360,7 +360,7 @@ class DatagramSocket(SocketLifecycle):
         try:
             if self._waitFirst:
                 self._waitFirst -= 1
-                sock._wait(sock._read_event)
+                self._park(sock._read_event, who, sending=False)
             while True:
                 try:
                     # Once closed, gevent's stand-in for the socket raises EBADF here.
@@ -368,9 +368,9 @@ class DatagramSocket(SocketLifecycle):
                     break
                 except BlockingIOError:
                     self._waitFirst = WAIT_FIRST_RUN
-                sock._wait(sock._read_event)
-        except OSError as exc:
-            raise self._failure(exc, who, sending=False) from None
+                except OSError as exc:
+                    raise self._failure(exc, who, sending=False) from None
+                self._park(sock._read_event, who, sending=False)
         finally:
             self._receiver = None
         # A client hearing from its one server, or a server from the same peer again,
@@ -389,47 +389,65 @@ class DatagramSocket(SocketLifecycle):
     def _transmit(self, data: Any, sockaddr: Any, who: Any) -> None:
         """Hand one datagram to the kernel (``send`` when *sockaddr* is None), waiting while
         its buffer is full; *who* is the socket (datagram API) or its write channel."""
-        try:
-            while True:
-                raw = self._sock._sock
+        while True:
+            raw = self._sock._sock
+            try:
+                if sockaddr is None:
+                    raw.send(data)
+                else:
+                    raw.sendto(data, sockaddr)
+                return
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise self._failure(exc, who, sending=True) from None
+            with self._sendTurn:
+                self._sender = who
                 try:
-                    if sockaddr is None:
-                        raw.send(data)
-                    else:
-                        raw.sendto(data, sockaddr)
-                    return
-                except BlockingIOError:
-                    pass
-                with self._sendTurn:
-                    if self._closed:
-                        continue  # the closed socket's stand-in raises EBADF, translated below
-                    self._sender = who
-                    try:
-                        self._sock._wait(self._sock._write_event)
-                    finally:
-                        self._sender = None
-        except OSError as exc:
-            raise self._failure(exc, who, sending=True) from None
+                    self._park(self._sock._write_event, who, sending=True)
+                finally:
+                    self._sender = None
+
+    def _park(self, watcher: Any, who: Any, sending: bool) -> None:
+        """Wait for *watcher* on behalf of *who* (see :func:`~greensock.kernel.park`)."""
+        try:
+            park(self._sock, watcher, lambda: self._closedFor(who, sending))
+        except NoProgress:
+            # gevent's default socket timeout (socket.setdefaulttimeout): the socket stays
+            # usable, as after receive(timeout=...).
+            raise SocketTimeoutException(f"no progress for {self._sock.timeout} s") from None
+
+    def _closedFor(self, who: Any, sending: bool) -> BaseException | None:
+        """What *who* raises once the socket was closed or its channel cancelled; None while
+        it is open."""
+        cause: BaseException | None = None if who is self else who._cause
+        if cause is not None:
+            return cause.with_traceback(None)
+        return self._closedError(who, sending) if self._closed else None
+
+    def _closedError(self, who: Any, sending: bool) -> BaseException:
+        """The closed-channel exception of the API *who* uses: the datagram API's, or a byte
+        channel's."""
+        if who is self:
+            if sending:
+                return ClosedSendChannelException("the socket is closed")
+            return ClosedReceiveChannelException("the socket is closed")
+        if sending:
+            return ClosedWriteChannelException("the socket is closed")
+        return ClosedReadChannelException("the socket is closed")
 
     def _failure(self, exc: OSError, who: Any, sending: bool) -> BaseException:
         """What a failed receive or send raises; the socket stays usable unless closed.
 
-        Closed under the caller (gevent's cancel_wait_ex) or before: the closed-channel
-        exception of the API used, or the cause a byte channel was cancelled with. The
-        kernel's EMSGSIZE and EACCES get a message that says what to do. Anything else —
-        a timeout, ConnectionRefusedError — is raised as it is.
+        Closed before (EBADF) or cancelled: see :meth:`_closedFor`. The kernel's EMSGSIZE and
+        EACCES get a message that says what to do. Anything else (ConnectionRefusedError)
+        is raised as it is.
         """
-        if self._closed or closed_by_another_greenlet(exc):
-            if who is self:
-                if sending:
-                    return ClosedSendChannelException("the socket is closed")
-                return ClosedReceiveChannelException("the socket is closed")
-            cause: BaseException | None = who._cause
-            if cause is not None:
-                return cause
-            if sending:
-                return ClosedWriteChannelException("the socket is closed")
-            return ClosedReadChannelException("the socket is closed")
+        closed = self._closedFor(who, sending)
+        if closed is not None:
+            return closed
+        if closed_by_another_greenlet(exc):
+            return self._closedError(who, sending)
         if exc.errno == errno.EMSGSIZE:
             return OSError(
                 errno.EMSGSIZE,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import ssl
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -86,6 +87,32 @@ def open_pair(kind: str = "tcp", directory: Path | None = None) -> Iterator[tupl
                 sock.dispose()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """``(server, client)`` contexts of a throwaway authority; the certificate is for
+    ``localhost``. Skips the test when trustme is not installed."""
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server)
+    client = ssl.create_default_context()
+    authority.configure_trust(client)
+    return server, client
+
+
+@contextlib.contextmanager
+def open_tls_pair() -> Iterator[tuple[Any, Any]]:
+    """Yield a connected ``(client, server)`` pair of TLS sockets over 127.0.0.1."""
+    server_context, client_context = tls_contexts()
+    with open_pair("tcp") as (client, server):
+        handshake = gevent.spawn(server.tls, server_context, serverSide=True, timeout=10)
+        try:
+            secure_client = client.tls(client_context, serverName="localhost", timeout=10)
+        finally:
+            secure_server = handshake.get(timeout=10)
+        with secure_client, secure_server:
+            yield secure_client, secure_server
 
 
 @pytest.fixture
@@ -208,6 +235,8 @@ __all__ = [
     "has_ipv6_loopback",
     "has_unix_sockets",
     "open_pair",
+    "open_tls_pair",
+    "tls_contexts",
     "settle",
 ]
 
