@@ -53,14 +53,23 @@ class ByteChannel(ByteReadOperations, ByteWriteOperations):
     # -- source contract -----------------------------------------------------------------
 
     def _fill(self, need: int) -> bool:
+        # Only the writer appends to _buf: it grew, or the wake-up was about something else.
+        before = len(self._buf)
         self._readerNeed = need
         # A writer waiting for room may now go on up to what this read needs.
         self._writerSpot.unpark()
         try:
-            self._readerSpot.park()
+            while True:
+                self._readerSpot.park()
+                cause = self._cause
+                if cause is not None:
+                    raise cause.with_traceback(None)
+                if len(self._buf) > before:
+                    return True
+                if self._eof:
+                    return False
         finally:
             self._readerNeed = 0
-        return True
 
     def _consume(self, count: int) -> None:
         super()._consume(count)

@@ -1144,6 +1144,61 @@ def test_close_wakes_a_blocked_reader_with_eof(make_pipe: MakePipe, kind: str) -
         waiting.get(timeout=5)
 
 
+@pytest.mark.parametrize("kind", PIPE_KINDS)
+def test_close_wakes_a_blocked_readAvailable_with_minus_one(make_pipe: MakePipe, kind: str) -> None:
+    pipe = make_pipe(kind)
+    waiting = started(pipe, pipe.reader.readAvailable, bytearray(10))
+    pipe.writer.close()
+    assert waiting.get(timeout=5) == -1
+
+
+@pytest.mark.parametrize("kind", PIPE_KINDS)
+def test_chunks_end_at_close_without_an_empty_chunk(make_pipe: MakePipe, kind: str) -> None:
+    pipe = make_pipe(kind)
+    collecting = started(pipe, lambda: list(pipe.reader.chunks()))
+    pipe.writer.writeFully(b"ab")
+    pipe.writer.flush()
+    settle()
+    pipe.writer.close()
+    assert collecting.get(timeout=5) == [b"ab"]
+
+
+@pytest.mark.parametrize("how", ["close", "cancel"])
+def test_a_blocked_readAvailable_raises_the_cause_of_a_failing_close(how: str) -> None:
+    channel = ByteChannel()
+    waiting = gevent.spawn(channel.readAvailable, bytearray(10))
+    settle()
+    boom = KeyError("boom")
+    if how == "close":
+        channel.close(boom)
+    else:
+        channel.cancel(boom)
+    with pytest.raises(KeyError) as raised:
+        waiting.get(timeout=5)
+    assert raised.value is boom
+
+
+def test_a_blocked_readAvailable_raises_ClosedReadChannelException_on_cancel() -> None:
+    channel = ByteChannel()
+    waiting = gevent.spawn(channel.readAvailable, bytearray(10))
+    settle()
+    channel.cancel()
+    with pytest.raises(ClosedReadChannelException):
+        waiting.get(timeout=5)
+
+
+def test_a_wake_up_without_bytes_leaves_the_reader_waiting() -> None:
+    channel = ByteChannel(capacity=4)
+    waiting = gevent.spawn(channel.readAvailable, bytearray(10))
+    settle()
+    channel.writeFully(b"ab")  # placed, not flushed: nothing readable yet
+    channel.awaitFreeSpace()
+    settle()
+    assert not waiting.ready()
+    channel.flush()
+    assert waiting.get(timeout=5) == 2
+
+
 def test_close_with_cause_drops_unread_bytes_and_fails_both_sides() -> None:
     channel = ByteChannel()
     channel.writeFully(b"abc")
