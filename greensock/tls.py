@@ -66,7 +66,7 @@ class TlsSocket(StreamSocket):
             except ssl.SSLZeroReturnError:
                 return 0  # the peer's close_notify: a clean end of stream
             except ssl.SSLError as exc:
-                raise self._transferFailed(exc, channel) from None
+                raise self._kernelFailed(exc, True, channel) from None
             _pull(super()._receive, self._scratch, self._incoming, channel)
 
     def _send(self, view: memoryview, channel: SocketWriteChannel) -> int:
@@ -75,7 +75,7 @@ class TlsSocket(StreamSocket):
         try:
             count = int(self._tls.write(view[:_RECORD]))
         except ssl.SSLError as exc:
-            raise self._transferFailed(exc, channel) from None
+            raise self._kernelFailed(exc, False, channel) from None
         # Reported as taken now; _sendBuffered puts it on the wire before the flush returns.
         self._cipher += self._outgoing.read()
         return count
@@ -96,9 +96,10 @@ class TlsSocket(StreamSocket):
                 self._tls.unwrap()
             except ssl.SSLError:
                 pass  # SSLWantReadError: the peer's close_notify has not come yet, as usual
-        self._cipher += self._outgoing.read()
-        # Rebind rather than clear: a flush woken by close() may still be viewing the buffer.
-        rest, self._cipher = bytes(self._cipher), bytearray()
+        # A new buffer rather than the old one grown: a flush blocked in another greenlet may
+        # still be viewing it (BufferError). That flush wakes closed; its bytes go out here.
+        rest = bytes(self._cipher) + self._outgoing.read()
+        self._cipher = bytearray()
         super()._finishOutput(rest, closeSocket)
 
 
@@ -120,30 +121,50 @@ def _push(send: Any, cipher: bytearray, channel: Any) -> None:
         del cipher[:count]
 
 
-class _HandshakeChannel:
-    """Stands in for a channel while the handshake's transfers run (nothing failed it yet)."""
+class _Handshake:
+    """A TLS handshake over a plain socket's own transfers.
+
+    Stands in for a channel while they run (nothing can have failed it), and remembers
+    whether a byte went either way: a handshake interrupted before that consumed nothing,
+    and the socket stays usable as it was.
+    """
 
     _cause: BaseException | None = None
+    _writeClosed = False
 
+    def __init__(
+        self,
+        plain: StreamSocket,
+        tls: ssl.SSLObject,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+    ) -> None:
+        self._plain = plain
+        self._tls = tls
+        self._incoming = incoming
+        self._outgoing = outgoing
+        self.exchanged = False
 
-def _handshake(
-    plain: StreamSocket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO
-) -> bytearray:
-    """Run the handshake over *plain*'s own transfers; return ciphertext not yet sent."""
-    cipher = bytearray()
-    channel = _HandshakeChannel()
-    while True:
-        try:
-            tls.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            pass
-        cipher += outgoing.read()
-        _push(plain._send, cipher, channel)
-        _pull(plain._receive, plain._scratch, incoming, channel)
-    cipher += outgoing.read()
-    _push(plain._send, cipher, channel)
-    return cipher
+    def run(self) -> bytearray:
+        """Run the handshake to its end; return the ciphertext not yet sent."""
+        plain, tls = self._plain, self._tls
+        cipher = bytearray()
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+            self._send(cipher)
+            self.exchanged |= _pull(plain._receive, plain._scratch, self._incoming, self)
+        self._send(cipher)
+        return cipher
+
+    def _send(self, cipher: bytearray) -> None:
+        cipher += self._outgoing.read()
+        if cipher:
+            self.exchanged = True
+            _push(self._plain._send, cipher, self)
 
 
 def start_tls(
@@ -156,9 +177,13 @@ def start_tls(
 ) -> TlsSocket:
     """Handshake over *plain* and return the TLS socket; *plain* must not be used afterwards.
 
-    RuntimeError when *plain*'s channels are open, ValueError for ``serverSide`` without a
-    context, SocketTimeoutException after *timeout* seconds, ``ssl.SSLError`` (e.g.
-    ``SSLCertVerificationError``) when the handshake fails; the plain socket is closed then.
+    RuntimeError when *plain*'s channels are open; ValueError for ``serverSide`` without a
+    context, and for a client without *serverName* whose socket has no host name (a Unix
+    or accepted socket) when the context checks host names; ``ssl.SSLError`` (e.g.
+    ``SSLCertVerificationError``) when the handshake fails, and SocketTimeoutException after
+    *timeout* seconds. A timeout (or any exception thrown in) before a byte went either way
+    leaves *plain* open and plain, to try again; once handshake bytes were exchanged, and
+    after any failure, *plain* is closed.
     """
     if context is not None and not isinstance(context, ssl.SSLContext):
         raise TypeError(f"context must be an ssl.SSLContext, got {type(context).__name__}")
@@ -173,6 +198,13 @@ def start_tls(
         context = ssl.create_default_context()
     if serverName is None and not serverSide:
         serverName = plain._hostname
+        if serverName is None and context.check_hostname:
+            # As ssl.wrap_socket does: a certificate is never accepted unchecked.
+            raise ValueError(
+                "this socket has no host name to check the server's certificate against "
+                "(a Unix socket, an accepted socket): pass serverName, or a context with "
+                "check_hostname=False"
+            )
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = context.wrap_bio(
         incoming,
@@ -180,13 +212,16 @@ def start_tls(
         server_side=serverSide,
         server_hostname=None if serverSide else serverName,
     )
+    handshake = _Handshake(plain, tls, incoming, outgoing)
     try:
         with gevent.Timeout(
             timeout, SocketTimeoutException(f"TLS handshake took over {timeout} s")
         ):
-            cipher = _handshake(plain, tls, incoming, outgoing)
-    except ssl.SSLError:
-        plain.close()
+            cipher = handshake.run()
+    except BaseException as exc:
+        # Half a handshake leaves the connection in no usable state; none leaves it plain.
+        if handshake.exchanged or isinstance(exc, ssl.SSLError):
+            plain.close()
         raise
     return TlsSocket(plain, tls, incoming, outgoing, cipher)
 

@@ -236,8 +236,8 @@ __all__ = [
     "has_unix_sockets",
     "open_pair",
     "open_tls_pair",
-    "tls_contexts",
     "settle",
+    "tls_contexts",
 ]
 
 

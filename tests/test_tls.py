@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import ssl
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
 import gevent
 import pytest
@@ -141,3 +146,217 @@ def test_starttls_refuses_when_plaintext_is_buffered(contexts) -> None:
         connection.tls(contexts[1])
     for sock in (client, accepted, server):
         sock.close()
+
+
+# -- closing: close_notify on every path, no reset (defects 2 and 11) -----------------------
+
+
+class ThreadPeer:
+    """A stdlib ``ssl`` peer in an OS thread (blocking calls there never block the hub).
+
+    It strictly reports a missing close_notify: ``suppress_ragged_eofs=False``.
+    """
+
+    def __init__(self, target: Any) -> None:
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(target,), daemon=True)
+        self._thread.start()
+
+    def _run(self, target: Any) -> None:
+        try:
+            self.result = target()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            self.error = exc
+
+    def join(self, timeout: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        assert not self._thread.is_alive(), "the peer thread did not finish"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def _read_to_end(sock: ssl.SSLSocket) -> bytes:
+    data = bytearray()
+    while chunk := sock.recv(65536):
+        data += chunk
+    return bytes(data)
+
+
+def _stdlib_client(port: int, client_context: ssl.SSLContext, send: bytes = b"") -> bytes:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with client_context.wrap_socket(
+        raw, server_hostname="localhost", suppress_ragged_eofs=False
+    ) as sock:
+        if send:
+            sock.sendall(send)
+        return _read_to_end(sock)
+
+
+CLOSE_PATHS = [
+    "autoFlush-then-close",
+    "flush-then-close",
+    "unflushed-then-close",
+    "with-block",
+    "flushAndClose",
+    "close-channel-then-socket",
+    "close-while-a-read-blocks",
+]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("path", CLOSE_PATHS)
+def test_every_close_of_a_tls_server_sends_close_notify(contexts, path: str) -> None:
+    server_context, client_context = contexts
+    with greensock.aSocket().tcp().bind("127.0.0.1", 0) as server:
+        peer = ThreadPeer(lambda: _stdlib_client(server.port, client_context))
+        sock = server.accept(timeout=10).tls(server_context, serverSide=True, timeout=10)
+        output = sock.openWriteChannel(autoFlush=path == "autoFlush-then-close")
+        output.writeStringUtf8("last words\n")
+        if path in ("flush-then-close", "close-while-a-read-blocks", "with-block"):
+            output.flush()
+        if path == "with-block":
+            with sock:
+                pass
+        elif path == "flushAndClose":
+            output.flushAndClose()
+            sock.close()
+        elif path == "close-channel-then-socket":
+            output.close()
+            sock.close()
+        elif path == "close-while-a-read-blocks":
+            reading = gevent.spawn(sock.openReadChannel().readUTF8Line)
+            gevent.sleep(0.05)
+            gevent.spawn(sock.close).join(timeout=5)
+            with pytest.raises(greensock.ClosedReadChannelException):
+                reading.get(timeout=5)
+        else:
+            sock.close()
+        # A clean end of stream: SSLEOFError in the peer otherwise.
+        assert peer.join() == b"last words\n"
+        assert sock.awaitClosed(timeout=10)
+
+
+@pytest.mark.timeout(30)
+def test_closing_a_tls_client_that_never_read_does_not_reset_the_connection(contexts) -> None:
+    """TLS 1.3 servers send session tickets after the handshake: a client that closes with
+    them unread must still end with FIN, or the server loses what it had not read yet."""
+    server_context, client_context = contexts
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> bytes:
+        with listener:
+            raw, _ = listener.accept()
+            with server_context.wrap_socket(
+                raw, server_side=True, suppress_ragged_eofs=False
+            ) as sock:
+                time.sleep(0.3)  # the client has closed by now
+                return _read_to_end(sock)
+
+    peer = ThreadPeer(serve)
+    port = listener.getsockname()[1]
+    sock = greensock.aSocket().tcp().connect("127.0.0.1", port, timeout=10)
+    secure = sock.tls(client_context, serverName="localhost", timeout=10)
+    assert secure.sslObject.version() == "TLSv1.3"
+    output = secure.openWriteChannel()
+    output.writeStringUtf8("bye\n")
+    output.flush()
+    gevent.sleep(0.05)  # the tickets have arrived, unread
+    secure.close()
+    assert peer.join() == b"bye\n"
+
+
+# -- host names (defect 3) ------------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_server_name_defaults_to_the_host_given_to_connect(contexts) -> None:
+    server_context, client_context = contexts
+    server, serving = _echo_server(server_context)
+    with greensock.aSocket().tcp().connect("localhost", server.port, timeout=10).tls(
+        client_context, timeout=10
+    ) as sock:
+        assert sock.sslObject.server_hostname == "localhost"
+    serving.kill()
+    server.close()
+
+
+@pytest.mark.timeout(30)
+def test_the_default_server_name_is_checked_against_the_certificate() -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("elsewhere.example").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    server, serving = _echo_server(server_context)
+    plain = greensock.aSocket().tcp().connect("localhost", server.port, timeout=10)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        plain.tls(client_context, timeout=10)
+    serving.kill()
+    server.close()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", ["unix", "accepted"])
+def test_a_tls_client_without_a_host_name_to_check_raises_before_sending(
+    contexts, kind: str, unix_dir: Path
+) -> None:
+    tcp = greensock.aSocket().tcp()
+    if kind == "unix":
+        server = tcp.bind(greensock.UnixSocketAddress(str(unix_dir / "s")))
+        client = tcp.connect(server.localAddress, timeout=10)
+        peer = server.accept(timeout=10)
+    else:
+        server = tcp.bind("127.0.0.1", 0)
+        peer = tcp.connect("127.0.0.1", server.port, timeout=10)
+        client = server.accept(timeout=10)
+    with server, client, peer:
+        with pytest.raises(ValueError, match="serverName"):
+            client.tls(contexts[1])
+        # Nothing was sent, and the socket is as it was: plain and usable.
+        assert not client.isClosed
+        output = client.openWriteChannel()
+        output.writeStringUtf8("plain\n")
+        output.flush()
+        assert peer.openReadChannel().readUTF8Line() == "plain"
+
+
+# -- handshake timeouts (defect 4) ----------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_a_server_handshake_timeout_before_any_byte_leaves_the_socket_plain(contexts) -> None:
+    server_context, client_context = contexts
+    with greensock.aSocket().tcp().bind("127.0.0.1", 0) as server:
+        client = greensock.aSocket().tcp().connect("127.0.0.1", server.port, timeout=10)
+        accepted = server.accept(timeout=10)
+        with pytest.raises(greensock.SocketTimeoutException):
+            accepted.tls(server_context, serverSide=True, timeout=0.1)
+        assert not accepted.isClosed
+        # tls() again, now that the client starts its handshake.
+        handshake = gevent.spawn(client.tls, client_context, serverName="localhost", timeout=10)
+        secure = accepted.tls(server_context, serverSide=True, timeout=10)
+        secure_client = handshake.get(timeout=10)
+        with secure, secure_client:
+            output = secure_client.openWriteChannel()
+            output.writeStringUtf8("secret\n")
+            output.flush()
+            assert secure.openReadChannel().readUTF8Line() == "secret"
+
+
+@pytest.mark.timeout(30)
+def test_a_handshake_timeout_after_bytes_arrived_closes_the_socket(contexts) -> None:
+    server_context, _ = contexts
+    with greensock.aSocket().tcp().bind("127.0.0.1", 0) as server:
+        client = greensock.aSocket().tcp().connect("127.0.0.1", server.port, timeout=10)
+        accepted = server.accept(timeout=10)
+        with client:
+            output = client.openWriteChannel()
+            output.writePacket(b"\x16\x03\x01\x00\xff\x01")  # a record header, then nothing
+            output.flush()
+            with pytest.raises(greensock.SocketTimeoutException):
+                accepted.tls(server_context, serverSide=True, timeout=0.2)
+            assert accepted.isClosed
