@@ -50,8 +50,12 @@ def _skip_if_unavailable(kind: str) -> None:
 
 
 @contextlib.contextmanager
-def open_pair(kind: str = "tcp", directory: Path | None = None) -> Iterator[tuple[Any, Any]]:
+def open_pair(
+    kind: str = "tcp", directory: Path | None = None, configure: Any = None
+) -> Iterator[tuple[Any, Any]]:
     """Yield a connected ``(client, server)`` pair of greensock sockets; close both after.
+
+    *configure* is passed to the client's ``connect``.
 
     *kind* is ``"tcp"`` (127.0.0.1), ``"tcp6"`` (::1) or ``"unix"`` (a socket file in
     *directory*, or in a fresh temporary directory). The listening socket is closed as soon
@@ -77,7 +81,7 @@ def open_pair(kind: str = "tcp", directory: Path | None = None) -> Iterator[tupl
     client = server = None
     try:
         # The kernel completes the handshake into the backlog: connect, then accept.
-        client = tcp.connect(*target, timeout=10)
+        client = tcp.connect(*target, timeout=10, configure=configure)
         server = server_socket.accept(timeout=10)
         server_socket.close()
         yield client, server
