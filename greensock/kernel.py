@@ -16,14 +16,13 @@ Datagram sockets keep gevent's socket: one per program, not one per connection.
 from __future__ import annotations
 
 import _socket
-from collections.abc import Callable
 from typing import Any
 
 from gevent import get_hub
 from gevent._hub_primitives import wait_on_socket
 from gevent.socket import cancel_wait_ex
 
-__all__ = ["WAIT_FIRST_RUN", "KernelSocket", "NoProgress", "park"]
+__all__ = ["WAIT_FIRST_RUN", "KernelSocket", "NoProgress"]
 
 #: Receives that wait for data before asking the kernel: a stream socket's receives right
 #: after it sent, from the start; a UDP socket's, once one found nothing queued. A client
@@ -43,39 +42,12 @@ _CLOSED.close()
 
 
 class NoProgress(Exception):
-    """The socket's own ``timeout`` (``socketTimeout``) passed while :func:`park` waited.
+    """The socket's own ``timeout`` (``socketTimeout``) passed during a wait.
 
-    A class of greensock's own, so that it cannot be confused with a ``socket.timeout`` or a
-    ``TimeoutError`` that a caller throws into the wait (``gevent.Timeout(s, TimeoutError)``).
+    Transports wait with ``sock._wait(watcher, NoProgress)``: a class of greensock's own, so
+    that it cannot be confused with a ``socket.timeout`` or a ``TimeoutError`` that a caller
+    throws into the wait (``gevent.Timeout(s, TimeoutError)``).
     """
-
-
-def park(sock: Any, watcher: Any, closedLocally: Callable[[], BaseException | None]) -> None:
-    """Park the calling greenlet until *watcher* (one of *sock*'s) fires.
-
-    *sock* is a gevent socket or a :class:`KernelSocket`. This is where a transfer decides
-    what a wake-up means (SPEC principle 3):
-
-    - the socket was closed locally meanwhile (a close, a cancel, a hand-over to TLS), by
-      whatever means the greenlet was woken: the exception ``closedLocally()`` returns;
-    - ``sock.timeout`` passed: :class:`NoProgress`, for the transport to fail the connection;
-    - anything else thrown into the wait (``gevent.Timeout``, ``Greenlet.kill``, an exception
-      of the caller's own) propagates unchanged: it is no failure of the connection.
-
-    *closedLocally* returns None while the socket is open.
-    """
-    try:
-        sock._wait(watcher, NoProgress)
-    except NoProgress:
-        raise
-    except BaseException:
-        closed = closedLocally()
-        if closed is None:
-            raise
-        raise closed from None
-    closed = closedLocally()
-    if closed is not None:
-        raise closed
 
 
 class KernelSocket:

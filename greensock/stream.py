@@ -7,8 +7,8 @@ with ``send`` (``sendall`` spends a ``getsockopt`` per call) from its pending bu
 
 Every transfer goes through :meth:`StreamSocket._transfer`: what its kernel call raises is
 decided by :meth:`StreamSocket._kernelFailed`, what its wait raises by
-:func:`greensock.kernel.park`; only an error the kernel reports on an open socket fails the
-connection.
+:meth:`StreamSocket._interrupted`; only an error the kernel reports on an open socket fails
+the connection.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .errors import (
 )
 from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
-from .kernel import WAIT_FIRST_RUN, NoProgress, park
+from .kernel import WAIT_FIRST_RUN, NoProgress
 from .lifecycle import SocketLifecycle
 from .reading import READ_STATE, ByteReadOperations
 from .writing import WRITE_STATE, ByteWriteOperations
@@ -310,38 +310,52 @@ class StreamSocket(SocketLifecycle):
         watcher while it would block, and on the read watcher once before the call when
         *waitFirst*.
 
-        Only what the kernel call raises can fail the connection (see :meth:`_kernelFailed`);
-        what a wait raises is decided by :func:`~greensock.kernel.park`.
+        Only what the kernel call raises can fail the connection (:meth:`_kernelFailed`);
+        what a wait raises means what :meth:`_interrupted` says.
         """
         sock = self._sock
-        if waitFirst:
-            self._park(sock._read_event, reading, channel)
+        wait = waitFirst
         while True:
+            if wait:
+                try:
+                    sock._wait(sock._read_event if reading else sock._write_event, NoProgress)
+                except BaseException as exc:
+                    error = self._interrupted(exc, reading, channel)
+                    if error is exc:
+                        raise
+                    raise error from None
+                # Woken as usual, but perhaps closed meanwhile: a close then owns the bytes.
+                closed = self._closedLocally(reading, channel)
+                if closed is not None:
+                    raise closed
             try:
                 count: int = call(view)
                 return count
             except BlockingIOError:
-                pass
+                wait = True
+                if reading:
+                    self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
             except OSError as exc:
                 raise self._kernelFailed(exc, reading, channel) from None
-            # Outside the handler: a greenlet parked inside it would keep the exception
-            # and its traceback alive, per idle connection, for as long as it waits.
-            if reading:
-                self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
-                self._park(sock._read_event, reading, channel)
-            else:
-                self._park(sock._write_event, reading, channel)
 
-    def _park(self, watcher: Any, reading: bool, channel: Any) -> None:
-        """Wait for *watcher*; a ``socketTimeout`` passing fails the connection."""
-        try:
-            park(self._sock, watcher, lambda: self._closedLocally(reading, channel))
-        except NoProgress:
+    def _interrupted(self, exc: BaseException, reading: bool, channel: Any) -> BaseException:
+        """What a transfer whose wait raised *exc* raises (SPEC principle 3).
+
+        - ``socketTimeout`` passed (:class:`~greensock.kernel.NoProgress`, raised by nobody
+          else): the connection fails with SocketTimeoutException;
+        - the socket was closed locally meanwhile (a close, a cancel, a hand-over to TLS),
+          whatever woke the wait: "closed locally" (:meth:`_closedLocally`);
+        - anything else thrown in (``gevent.Timeout``, ``Greenlet.kill``, an exception of the
+          caller's own) is *exc* itself, unchanged: no failure of the connection.
+        """
+        if isinstance(exc, NoProgress):
             failure = SocketTimeoutException(
                 f"no progress for {self._sock.timeout} s (socketTimeout)"
             )
             self._fail(failure)
-            raise failure from None
+            return failure
+        closed = self._closedLocally(reading, channel)
+        return exc if closed is None else closed
 
     def _closedLocally(self, reading: bool, channel: Any) -> BaseException | None:
         """What a transfer on *channel* raises once this side closed or cancelled it; None

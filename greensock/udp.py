@@ -50,7 +50,7 @@ from .interfaces import (
     IDatagramSendChannel,
 )
 from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
-from .kernel import WAIT_FIRST_RUN, NoProgress, park
+from .kernel import WAIT_FIRST_RUN, NoProgress
 from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
@@ -360,7 +360,7 @@ class DatagramSocket(SocketLifecycle):
         try:
             if self._waitFirst:
                 self._waitFirst -= 1
-                self._park(sock._read_event, who, sending=False)
+                self._wait(sock._read_event, who, False)
             while True:
                 try:
                     # Once closed, gevent's stand-in for the socket raises EBADF here.
@@ -370,7 +370,7 @@ class DatagramSocket(SocketLifecycle):
                     self._waitFirst = WAIT_FIRST_RUN
                 except OSError as exc:
                     raise self._failure(exc, who, sending=False) from None
-                self._park(sock._read_event, who, sending=False)
+                self._wait(sock._read_event, who, False)
         finally:
             self._receiver = None
         # A client hearing from its one server, or a server from the same peer again,
@@ -404,18 +404,27 @@ class DatagramSocket(SocketLifecycle):
             with self._sendTurn:
                 self._sender = who
                 try:
-                    self._park(self._sock._write_event, who, sending=True)
+                    self._wait(self._sock._write_event, who, True)
                 finally:
                     self._sender = None
 
-    def _park(self, watcher: Any, who: Any, sending: bool) -> None:
-        """Wait for *watcher* on behalf of *who* (see :func:`~greensock.kernel.park`)."""
+    def _wait(self, watcher: Any, who: Any, sending: bool) -> None:
+        """Wait for *watcher* on behalf of *who*; what a wake-up means is decided as a stream
+        socket's :meth:`~greensock.stream.StreamSocket._interrupted` decides it."""
         try:
-            park(self._sock, watcher, lambda: self._closedFor(who, sending))
-        except NoProgress:
-            # gevent's default socket timeout (socket.setdefaulttimeout): the socket stays
-            # usable, as after receive(timeout=...).
-            raise SocketTimeoutException(f"no progress for {self._sock.timeout} s") from None
+            self._sock._wait(watcher, NoProgress)
+        except BaseException as exc:
+            if isinstance(exc, NoProgress):
+                # gevent's default socket timeout (socket.setdefaulttimeout): the socket stays
+                # usable, as after receive(timeout=...).
+                raise SocketTimeoutException(f"no progress for {self._sock.timeout} s") from None
+            closed = self._closedFor(who, sending)
+            if closed is None:
+                raise
+            raise closed from None
+        closed = self._closedFor(who, sending)
+        if closed is not None:
+            raise closed
 
     def _closedFor(self, who: Any, sending: bool) -> BaseException | None:
         """What *who* raises once the socket was closed or its channel cancelled; None while
