@@ -681,6 +681,12 @@ class IAcceptable(IASocket):
         ``SocketTimeoutException`` and the server stays usable. Raises
         ``ClosedChannelException`` on a closed server, and in a greenlet blocked here when
         the server is closed.
+
+        A connection that failed before it was accepted (``ECONNABORTED``, ``EPROTO``,
+        ``EPERM`` from a firewall) is skipped. Running out of descriptors or memory
+        (``EMFILE``, ``ENFILE``, ``ENOBUFS``, ``ENOMEM``) raises that ``OSError`` after a
+        back-off delay (10 ms, doubling with each consecutive failure up to 1 s) during which
+        other greenlets run, so that a loop that catches it and retries never spins.
         """
 
 
@@ -746,7 +752,10 @@ class IServerSocket(IAcceptable, IABoundSocket, IASocket):
     """A listening stream socket; ``accept`` returns ``ISocket`` providers.
 
     Its port can be bound again as soon as it is closed, and a Unix server's socket file is
-    removed when it closes.
+    removed when it closes. Iterating it yields accepted sockets and ends only when it is
+    closed: running out of descriptors or memory backs off as ``accept`` does, without
+    raising, is logged once per episode through the ``greensock`` logger, and accepting goes
+    on once descriptors are free again.
     """
 
     port = Attribute(
