@@ -16,13 +16,20 @@ Datagram sockets keep gevent's socket: one per program, not one per connection.
 from __future__ import annotations
 
 import _socket
+import array
 from typing import Any
 
 from gevent import get_hub
+
+try:
+    import fcntl
+    import termios
+except ImportError:  # Windows
+    termios = None  # type: ignore[assignment]
 from gevent._hub_primitives import wait_on_socket
 from gevent.socket import cancel_wait_ex
 
-__all__ = ["WAIT_FIRST_RUN", "KernelSocket", "NoProgress"]
+__all__ = ["WAIT_FIRST_RUN", "KernelSocket", "NoProgress", "unread_bytes"]
 
 #: Receives that wait for data before asking the kernel: a stream socket's receives right
 #: after it sent, from the start; a UDP socket's, once one found nothing queued. A client
@@ -39,6 +46,28 @@ _NONBLOCK: int = getattr(_socket, "SOCK_NONBLOCK", 0)
 #: What ``_sock`` is once closed: a closed kernel socket, on which every call raises EBADF.
 _CLOSED = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
 _CLOSED.close()
+
+
+#: FIONREAD, where the system has it: how many received bytes wait unread in a socket.
+_FIONREAD: int | None = getattr(termios, "FIONREAD", None) if termios is not None else None
+#: Where FIONREAD writes its answer; shared, as nothing can switch greenlets in between.
+_COUNT = array.array("i", [0])
+
+
+def unread_bytes(sock: Any) -> int:
+    """How many received bytes wait unread in the kernel socket *sock* (0 once closed).
+
+    One ``ioctl`` that never raises on an open socket, where a ``recv`` to find out would
+    raise BlockingIOError when nothing waits (three times the cost). Without FIONREAD it
+    answers 1: "perhaps", and the caller receives to see.
+    """
+    if _FIONREAD is None:
+        return 1
+    try:
+        fcntl.ioctl(sock.fileno(), _FIONREAD, _COUNT)
+    except (OSError, ValueError):
+        return 0  # closed: nothing can wait in it
+    return _COUNT[0]
 
 
 class NoProgress(Exception):

@@ -32,7 +32,7 @@ from .errors import (
 )
 from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
-from .kernel import WAIT_FIRST_RUN, NoProgress
+from .kernel import WAIT_FIRST_RUN, NoProgress, unread_bytes
 from .lifecycle import SocketLifecycle
 from .reading import READ_STATE, ByteReadOperations
 from .writing import WRITE_STATE, ByteWriteOperations
@@ -565,7 +565,10 @@ class StreamSocket(SocketLifecycle):
         the session tickets its server sent is the common case. Bounded, so that a peer that
         keeps sending cannot hold the close.
         """
-        receive = self._sock._sock.recv_into
+        raw = self._sock._sock
+        if not unread_bytes(raw):
+            return
+        receive = raw.recv_into
         scratch = self._scratch
         for _ in range(DISCARD_RECEIVES):
             try:
