@@ -18,6 +18,7 @@ from .connection import Connection
 from .errors import SocketTimeoutException
 from .interfaces import ISocket
 from .stream import SocketReadChannel, SocketWriteChannel, StreamSocket
+from .timeouts import checked_timeout
 
 __all__ = ["TlsSocket", "start_tls", "start_tls_connection"]
 
@@ -159,7 +160,9 @@ def start_tls(
     RuntimeError when *plain*'s channels are open, ValueError for ``serverSide`` without a
     context, SocketTimeoutException after *timeout* seconds, ``ssl.SSLError`` (e.g.
     ``SSLCertVerificationError``) when the handshake fails; the plain socket is closed then.
+    ValueError for a NaN *timeout*, TypeError for one that is not a number.
     """
+    timeout = checked_timeout(timeout)
     if context is not None and not isinstance(context, ssl.SSLContext):
         raise TypeError(f"context must be an ssl.SSLContext, got {type(context).__name__}")
     if serverSide and context is None:
