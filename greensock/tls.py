@@ -160,13 +160,12 @@ def start_tls(
     RuntimeError when *plain*'s channels are open, ValueError for ``serverSide`` without a
     context, SocketTimeoutException after *timeout* seconds, ``ssl.SSLError`` (e.g.
     ``SSLCertVerificationError``) when the handshake fails; the plain socket is closed then.
-    ValueError for a NaN *timeout*, TypeError for one that is not a number.
     """
-    timeout = checked_timeout(timeout)
     if context is not None and not isinstance(context, ssl.SSLContext):
         raise TypeError(f"context must be an ssl.SSLContext, got {type(context).__name__}")
     if serverSide and context is None:
         raise ValueError("a server-side TLS socket needs a context with its certificate")
+    timeout = checked_timeout(timeout)  # ValueError for NaN, TypeError for a non-number
     if not channelsChecked and (plain._readOpened or plain._writeOpened):
         raise RuntimeError("tls() needs a socket whose channels are not open yet")
     plain._checkOpen()
