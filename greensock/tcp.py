@@ -77,10 +77,9 @@ class ServerSocket(SocketLifecycle):
 
         Raises SocketTimeoutException after *timeout* seconds (the server stays usable),
         ClosedChannelException on a closed server or when it is closed while waiting, and
-        ConcurrentIOException when another greenlet is already accepting; ValueError for a
-        NaN *timeout*, TypeError for one that is not a number (a negative one expires at once).
+        ConcurrentIOException when another greenlet is already accepting.
         """
-        timeout = checked_timeout(timeout)
+        timeout = checked_timeout(timeout)  # ValueError for NaN, TypeError for a non-number
         if self._closed:
             raise ClosedChannelException("the server socket is closed")
         if self._accepting:
