@@ -1,4 +1,8 @@
-"""Resolution and connection establishment for stream sockets.
+"""Resolving host names and binding, for every transport; connecting stream sockets.
+
+:func:`resolve` is the one place a name goes to the resolver (TCP connect and bind, UDP bind,
+connect and send), :func:`bind` the one place a socket is bound; both name what they tried
+when they fail (:func:`~greensock.errors.naming_target`).
 
 A host name with several addresses is tried in interleaved families (RFC 8305 "happy
 eyeballs"): attempts start 250 ms apart, or as soon as the previous one failed; the first
@@ -19,12 +23,14 @@ import gevent
 from gevent import socket as gsocket
 from gevent.event import Event
 
-from .addresses import SocketAddress, family_of, to_sockaddr
+from .addresses import InetSocketAddress, SocketAddress, family_of, to_sockaddr
+from .errors import naming_target
 from .kernel import KernelSocket
 from .options import SocketOptions, apply_options
 
 __all__ = [
     "STAGGER",
+    "bind",
     "connect_first",
     "interleave_families",
     "numeric_infos",
@@ -50,12 +56,15 @@ def interleave_families(infos: Sequence[AddrInfo]) -> list[AddrInfo]:
     return ordered
 
 
-def connect_first(infos: Sequence[AddrInfo], options: SocketOptions) -> tuple[Any, Any]:
+def connect_first(
+    infos: Sequence[AddrInfo], options: SocketOptions, target: object = None
+) -> tuple[Any, Any]:
     """Connect to the first of *infos* that accepts; return ``(KernelSocket, sockaddr)``.
 
     Each new socket gets *options* before it connects. Attempts run in their own
     greenlets, staggered; losers are closed. Raises the first attempt's error (with
-    ``exceptions``) when all fail.
+    ``exceptions``) when all fail; each attempt's error names the address it tried, and
+    *target* (what the caller asked for: a host name and port) when given.
     """
     if not infos:
         raise ValueError("no address to connect to")
@@ -63,7 +72,7 @@ def connect_first(infos: Sequence[AddrInfo], options: SocketOptions) -> tuple[An
     if len(ordered) == 1:
         # One address (a numeric host, a Unix path): no race to run, connect right here.
         try:
-            return _open(ordered[0], options), ordered[0][4]
+            return _open(ordered[0], options, target), ordered[0][4]
         except Exception as exc:
             exc.exceptions = [exc]  # type: ignore[attr-defined]
             raise
@@ -74,7 +83,7 @@ def connect_first(infos: Sequence[AddrInfo], options: SocketOptions) -> tuple[An
 
     def attempt(index: int, info: AddrInfo) -> None:
         try:
-            sock = _open(info, options)
+            sock = _open(info, options, target)
         except Exception as exc:  # noqa: BLE001 - every attempt's error is kept and reported
             errors[index] = exc
             if all(error is not None for error in errors):
@@ -114,13 +123,13 @@ def connect_first(infos: Sequence[AddrInfo], options: SocketOptions) -> tuple[An
     raise first
 
 
-def _open(info: AddrInfo, options: SocketOptions) -> Any:
+def _open(info: AddrInfo, options: SocketOptions, target: object = None) -> Any:
     """A new kernel socket for *info* with *options* set, connected; closed if that fails."""
     family, kind, proto, _, sockaddr = info
     sock = KernelSocket.open(family, kind, proto)
     try:
         apply_options(sock, options)
-        _connect(sock, sockaddr)
+        _connect(sock, sockaddr, target)
     except BaseException:
         sock.close()
         raise
@@ -134,7 +143,7 @@ _IN_PROGRESS = frozenset({errno.EINPROGRESS, errno.EALREADY})
 _FULL_BACKLOG_RETRY = (0.001, 0.05)
 
 
-def _connect(sock: Any, sockaddr: Any) -> None:
+def _connect(sock: Any, sockaddr: Any, target: object = None) -> None:
     """Connect the socket *sock* to a numeric *sockaddr*, parking only this greenlet.
 
     gevent's ``connect`` asks the kernel four times (``SO_ERROR``, ``connect``, and both
@@ -149,7 +158,8 @@ def _connect(sock: Any, sockaddr: Any) -> None:
     room (the unconnected socket is writable at once: waiting on it would spin): the connect
     is tried again after a pause that doubles up to 50 ms, until the caller's timeout (or
     gevent's default one: ``TimeoutError``).
-    Raises ``OSError`` (``ConnectionRefusedError``...) as the kernel says.
+    Raises ``OSError`` (``ConnectionRefusedError``...) as the kernel says, its message
+    naming *sockaddr* (and *target*, what the caller asked for, when given).
     """
     kernel = sock._sock
     pause, longest = _FULL_BACKLOG_RETRY
@@ -167,11 +177,25 @@ def _connect(sock: Any, sockaddr: Any) -> None:
                 return
         elif result == errno.EAGAIN:
             if deadline is not None and time.monotonic() + pause > deadline:
-                raise TimeoutError("timed out")  # what gevent's wait raises
+                # What gevent's wait raises.
+                timedOut = TimeoutError("timed out")
+                raise naming_target(timedOut, "connecting to", target, kernel.family, sockaddr)
             gevent.sleep(pause)
             pause = min(pause * 2, longest)
             continue
-        raise OSError(result, os.strerror(result))
+        # OSError picks the subclass from the errno: ConnectionRefusedError...
+        failure = OSError(result, os.strerror(result))
+        raise naming_target(failure, "connecting to", target, kernel.family, sockaddr)
+
+
+def bind(sock: Any, target: object, family: int, sockaddr: Any) -> None:
+    """Bind *sock* (of *family*) to *sockaddr*, resolved from *target*, for TCP and UDP
+    alike; an error (``EADDRINUSE``...) names them in its message."""
+    try:
+        sock.bind(sockaddr)
+    except OSError as exc:
+        naming_target(exc, "binding", target, family, sockaddr)
+        raise
 
 
 def numeric_infos(target: SocketAddress, kind: int) -> tuple[AddrInfo] | None:
@@ -185,6 +209,33 @@ def numeric_infos(target: SocketAddress, kind: int) -> tuple[AddrInfo] | None:
     return None if family is None else ((family, kind, 0, "", to_sockaddr(target)),)
 
 
-def resolve(host: str, port: int, kind: int) -> list[AddrInfo]:
-    """``getaddrinfo`` through gevent's resolver; ``socket.gaierror`` when unresolvable."""
-    return list(gsocket.getaddrinfo(host, port, 0, kind, 0, 0))
+def resolve(
+    host: str, port: int, kind: int, family: int = 0, flags: int = 0, doing: str = "resolving"
+) -> list[AddrInfo]:
+    """``getaddrinfo`` through gevent's resolver: the one place greensock resolves a name,
+    for connect, bind and datagrams alike.
+
+    Raises ``socket.gaierror`` when *host* does not resolve, its message naming *host* and
+    *port* and what was being done (*doing*: ``"connecting to"``, ``"binding"``...). A name
+    the IDNA codec refuses (a label over 63 characters, an empty label) is one: it raises
+    ``socket.gaierror`` too, never ``UnicodeError``.
+    """
+    try:
+        # Encoded here as getaddrinfo would encode it: given to gevent's resolver, a name
+        # the codec refuses fails in a worker thread, which logs a traceback to stderr
+        # before the UnicodeError reaches us.
+        host.encode("idna")
+    except UnicodeError as exc:
+        # EAI_NONAME, "Name or service not known": what the C library's getaddrinfo itself
+        # answers for such a name when given its bytes (b"a" * 64 + b".invalid"); the code a
+        # caller already handles for any name that does not resolve.
+        reason = exc.__cause__ or exc
+        refused = stdsocket.gaierror(
+            stdsocket.EAI_NONAME, f"Name or service not known: not a valid host name ({reason})"
+        )
+        raise naming_target(refused, doing, InetSocketAddress(host, port)) from None
+    try:
+        return list(gsocket.getaddrinfo(host, port, family, kind, 0, flags))
+    except stdsocket.gaierror as exc:
+        naming_target(exc, doing, InetSocketAddress(host, port))
+        raise

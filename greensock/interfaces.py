@@ -28,6 +28,10 @@ Conventions:
   this one.
 * **Exceptions** named in the contracts are those of :mod:`greensock.errors` (all importable
   from ``greensock``) or Python's own (``ConnectionRefusedError``, ``socket.gaierror``...).
+* **Every** ``timeout=`` (``connect``, ``accept``, ``receive``, ``tls``, ``awaitClosed``,
+  ``join``) is None (no bound) or a number of seconds: NaN raises ``ValueError`` and what is
+  not a number (``bool`` included) ``TypeError``, at the call; a negative value expires at
+  once (the call completes only if it need not wait); an infinite one is None.
 
 Type checking: zope.interface ships no type information, and its methods have no ``self``
 and empty bodies by design. The ``# mypy:`` comment at the top turns off the two error codes
@@ -961,7 +965,10 @@ class ITcpSocketBuilder(IConfigurable):
         first attempt's exception is raised, with an ``exceptions`` attribute listing every
         attempt's error. ``timeout`` bounds the whole
         connect, resolution included, and raises ``ConnectTimeoutException``. A closed port
-        raises ``ConnectionRefusedError``, an unresolvable host ``socket.gaierror``.
+        raises ``ConnectionRefusedError``, an unresolvable or malformed host name (a label
+        over 63 characters, an empty label) ``socket.gaierror``, never ``UnicodeError``;
+        their messages name the host and port tried, their ``errno`` is the kernel's or the
+        resolver's.
         """
 
     def bind(
@@ -974,7 +981,8 @@ class ITcpSocketBuilder(IConfigurable):
 
         ``bind()`` and ``bind(None)`` listen on the wildcard address and an ephemeral port.
         ``configure`` applies to ``AcceptorOptions``. A port in use raises ``OSError`` with
-        ``errno.EADDRINUSE``.
+        ``errno.EADDRINUSE``, a host name that does not resolve (or is malformed)
+        ``socket.gaierror``; their messages name the address.
         """
 
 
@@ -995,7 +1003,8 @@ class IUDPSocketBuilder(IConfigurable):
         """Bind a datagram socket to ``(hostOrAddress, port)`` or a ``SocketAddress``.
 
         ``bind()`` and ``bind(None)`` use the wildcard address and an ephemeral port. A port
-        in use raises ``OSError`` with ``errno.EADDRINUSE``.
+        in use raises ``OSError`` with ``errno.EADDRINUSE``, a host name that does not
+        resolve (or is malformed) ``socket.gaierror``; their messages name the address.
         """
 
     def connect(
@@ -1006,5 +1015,6 @@ class IUDPSocketBuilder(IConfigurable):
     ) -> IConnectedDatagramSocket:
         """Make a datagram socket connected to ``remoteAddress``.
 
-        It is bound to ``localAddress``, or to an ephemeral local address when None.
+        It is bound to ``localAddress``, or to an ephemeral local address when None. Errors
+        as ``bind``'s, their messages naming the address that failed.
         """

@@ -12,6 +12,7 @@ from zope.interface import implementer
 
 from .errors import ClosedChannelException
 from .interfaces import IJob, IReaderJob, IWriterJob
+from .timeouts import checked_timeout
 
 __all__ = ["CompletionHandler", "Job", "PumpJob", "ReaderJob", "WriterJob"]
 
@@ -92,7 +93,12 @@ class Job:
             log.exception("completion handler %r of %r failed", handler, self)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Block until the job completes; False if *timeout* seconds passed first."""
+        """Block until the job completes; False if *timeout* seconds passed first.
+
+        ValueError for a NaN *timeout*, TypeError for one that is not a number (even on a
+        completed job: the call is wrong either way); a negative one expires at once.
+        """
+        timeout = checked_timeout(timeout)
         if self._completed:
             return True
         if self._event is None:

@@ -50,5 +50,9 @@ class SocketLifecycle(Closeable):
     socketContext: Any
 
     def awaitClosed(self, timeout: float | None = None) -> bool:
-        """Block until the socket is fully closed; False if *timeout* seconds passed first."""
+        """Block until the socket is fully closed; False if *timeout* seconds passed first.
+
+        The socket's ``socketContext.join``, which checks *timeout*: ValueError for NaN,
+        TypeError for what is not a number; a negative one expires at once.
+        """
         return bool(self.socketContext.join(timeout))

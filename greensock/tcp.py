@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import gevent
-from gevent import socket as gsocket
 from gevent.event import Event
 from zope.interface import implementer
 
@@ -23,7 +22,7 @@ from .addresses import (
     SocketAddress,
     from_sockaddr,
 )
-from .connect import AddrInfo, connect_first, numeric_infos, resolve
+from .connect import AddrInfo, bind, connect_first, numeric_infos, resolve
 from .errors import (
     ClosedChannelException,
     ConcurrentIOException,
@@ -37,6 +36,7 @@ from .kernel import KernelSocket
 from .lifecycle import SocketLifecycle
 from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
 from .stream import StreamSocket
+from .timeouts import checked_timeout
 
 __all__ = [
     "AcceptErrorAction",
@@ -183,6 +183,7 @@ class ServerSocket(SocketLifecycle):
         catches it and calls accept again never spins. The wait counts against *timeout*; a
         close during it raises ClosedChannelException at once. Other OSErrors are raised.
         """
+        timeout = checked_timeout(timeout)  # ValueError for NaN, TypeError for a non-number
         if self._closed:
             raise ClosedChannelException("the server socket is closed")
         if self._accepting:
@@ -344,7 +345,12 @@ def tcp_connect(
     options: TCPClientSocketOptions,
     timeout: float | None,
 ) -> TcpSocket:
-    """Connect a stream socket; ``timeout`` bounds resolution and connection together."""
+    """Connect a stream socket; ``timeout`` bounds resolution and connection together.
+
+    A failure to resolve or to connect names the host and port in its message.
+    """
+    if timeout is not None:
+        timeout = checked_timeout(timeout)
     infos: Sequence[AddrInfo] | None
     if type(hostOrAddress) is str and type(port) is int:
         target, infos = _hostTarget(hostOrAddress, port)
@@ -366,8 +372,10 @@ def tcp_connect(
             timer = gevent.Timeout.start_new(timeout, expired)
         if infos is None:
             assert isinstance(target, InetSocketAddress)
-            infos = resolve(target._hostname, target._port, stdsocket.SOCK_STREAM)
-        sock, sockaddr = connect_first(infos, options)
+            infos = resolve(
+                target._hostname, target._port, stdsocket.SOCK_STREAM, doing="connecting to"
+            )
+        sock, sockaddr = connect_first(infos, options, target)
     finally:
         if timer is not None:
             timer.close()
@@ -391,24 +399,31 @@ def tcp_connect(
 def tcp_bind(
     selector: Any, hostOrAddress: Any, port: int | None, options: AcceptorOptions
 ) -> ServerSocket:
-    """Bind and listen; the wildcard address on an ephemeral port by default."""
+    """Bind and listen; the wildcard address on an ephemeral port by default.
+
+    A failure to resolve or to bind (``EADDRINUSE``) names the address in its message.
+    """
     if isinstance(hostOrAddress, SocketAddress) and port == 0:
         port = None  # bind(address): the default port is no second port
     target = _target("0.0.0.0" if hostOrAddress is None else hostOrAddress, port)
     # A numeric host or a Unix path is not resolved: gevent's resolver would start a thread
     # that then stays in the process for nothing.
-    infos = numeric_infos(target, stdsocket.SOCK_STREAM)
+    infos: Sequence[AddrInfo] | None = numeric_infos(target, stdsocket.SOCK_STREAM)
     if infos is None:
         assert isinstance(target, InetSocketAddress)
-        infos = gsocket.getaddrinfo(
-            target.hostname, target.port, 0, stdsocket.SOCK_STREAM, 0, stdsocket.AI_PASSIVE
+        infos = resolve(
+            target._hostname,
+            target._port,
+            stdsocket.SOCK_STREAM,
+            flags=stdsocket.AI_PASSIVE,
+            doing="binding",
         )
     family, sockaddr = infos[0][0], infos[0][4]
     selector._checkUsable()
     sock = KernelSocket.open(family, stdsocket.SOCK_STREAM)
     try:
         apply_options(sock, options)
-        sock.bind(sockaddr)
+        bind(sock, target, family, sockaddr)
         sock.listen(options.backlogSize)
     except BaseException:
         sock.close()

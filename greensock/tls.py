@@ -18,6 +18,7 @@ from .connection import Connection
 from .errors import SocketTimeoutException
 from .interfaces import ISocket
 from .stream import SocketReadChannel, SocketWriteChannel, StreamSocket
+from .timeouts import checked_timeout
 
 __all__ = ["TlsSocket", "start_tls", "start_tls_connection"]
 
@@ -189,6 +190,7 @@ def start_tls(
         raise TypeError(f"context must be an ssl.SSLContext, got {type(context).__name__}")
     if serverSide and context is None:
         raise ValueError("a server-side TLS socket needs a context with its certificate")
+    timeout = checked_timeout(timeout)  # ValueError for NaN, TypeError for a non-number
     if not channelsChecked and (plain._readOpened or plain._writeOpened):
         raise RuntimeError("tls() needs a socket whose channels are not open yet")
     plain._checkOpen()

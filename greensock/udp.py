@@ -32,6 +32,8 @@ from gevent.socket import cancel_wait_ex
 from zope.interface import implementer
 
 from .addresses import InetSocketAddress, SocketAddress, family_of, from_sockaddr
+from .connect import bind
+from .connect import resolve as resolve_name
 from .datagram import MAX_DATAGRAM_SIZE, Datagram
 from .errors import (
     ClosedChannelException,
@@ -42,6 +44,7 @@ from .errors import (
     ConcurrentIOException,
     SocketTimeoutException,
     closed_by_another_greenlet,
+    naming_target,
 )
 from .interfaces import (
     IBoundDatagramSocket,
@@ -55,6 +58,7 @@ from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
 from .stream import SocketReadChannel, SocketWriteChannel
+from .timeouts import checked_timeout
 
 __all__ = [
     "BoundDatagramSocket",
@@ -302,8 +306,11 @@ class DatagramSocket(SocketLifecycle):
         socket stays usable), ClosedReceiveChannelException on a closed socket and in a
         greenlet blocked here when the socket is closed, ConcurrentIOException when another
         greenlet is already blocked receiving. Kernel errors stay Python's own (a connected
-        socket whose peer is not listening raises ConnectionRefusedError).
+        socket whose peer is not listening raises ConnectionRefusedError). ValueError for a
+        NaN *timeout*, TypeError for one that is not a number; a negative one expires at once.
         """
+        if timeout is not None:
+            timeout = checked_timeout(timeout)
         if self._closed:
             raise ClosedReceiveChannelException("the socket is closed")
         if timeout is None:
@@ -317,8 +324,8 @@ class DatagramSocket(SocketLifecycle):
         Raises ClosedSendChannelException on a closed socket; OSError (EMSGSIZE) for a
         packet too large for the family (over 65507 bytes on IPv4), the socket staying
         usable; PermissionError for a broadcast address without ``broadcast=True``;
-        ``socket.gaierror`` for an unresolvable host name; ValueError, on a connected
-        socket, for an address other than the peer's.
+        ``socket.gaierror`` for an unresolvable or malformed host name; ValueError, on a
+        connected socket, for an address other than the peer's.
         """
         if not isinstance(datagram, Datagram):
             raise TypeError(f"expected a Datagram, got {type(datagram).__name__}")
@@ -579,7 +586,7 @@ class BoundDatagramSocket(DatagramSocket):
     def _destination(self, address: SocketAddress) -> Any:
         sockaddr = self._destinations.get(address)
         if sockaddr is None:
-            sockaddr = resolve(address, self._family)[1]
+            sockaddr = resolve(address, self._family, "sending to")[1]
             if family_of(address) is None:
                 return sockaddr  # a host name: resolved again each time, as DNS may change
             if len(self._destinations) >= ADDRESS_CACHE_SIZE:
@@ -612,7 +619,7 @@ class ConnectedDatagramSocket(DatagramSocket):
 
     def _destination(self, address: SocketAddress) -> Any:
         if address != self.remoteAddress and address != self._requested:
-            sockaddr = resolve(address, self._family)[1]
+            sockaddr = resolve(address, self._family, "sending to")[1]
             if not _same_endpoint(self._family, sockaddr, self._sock.getpeername()):
                 raise ValueError(
                     f"this socket is connected to {self.remoteAddress}; it cannot send to {address}"
@@ -642,22 +649,24 @@ class ConnectedDatagramSocket(DatagramSocket):
 # -- addresses ------------------------------------------------------------------------------
 
 
-def resolve(address: SocketAddress, family: int = 0) -> tuple[int, Any]:
+def resolve(address: SocketAddress, family: int = 0, doing: str = "resolving") -> tuple[int, Any]:
     """The family and the sockaddr that ``bind``/``connect``/``sendto`` take for *address*.
 
     *family* is the socket's (0 while there is none yet). A numeric host is used as is, an
     IPv4 one mapped into IPv6 for an IPv6 socket (dual stack); a host name is resolved
     through gevent's resolver — never the C library's, which would block every greenlet.
     Raises TypeError for an address that is not an InetSocketAddress, ``socket.gaierror``
-    for an unresolvable name, OSError (EAFNOSUPPORT) for an IPv6 address on an IPv4 socket.
+    for an unresolvable or malformed name (its message naming the address and what was
+    being *done*: ``"binding"``, ``"sending to"``...), OSError (EAFNOSUPPORT) for an IPv6
+    address on an IPv4 socket.
     """
     if not isinstance(address, InetSocketAddress):
         raise TypeError(f"UDP needs an InetSocketAddress, not {type(address).__name__}")
     literal = family_of(address)
     if literal is None:
         flags = stdsocket.AI_V4MAPPED if family == stdsocket.AF_INET6 else 0
-        info = gsocket.getaddrinfo(
-            address.hostname, address.port, family, stdsocket.SOCK_DGRAM, 0, flags
+        info = resolve_name(
+            address._hostname, address._port, stdsocket.SOCK_DGRAM, family, flags, doing
         )[0]
         return info[0], info[4]
     if family in (0, literal):
@@ -712,9 +721,9 @@ def udp_bind(
         if isinstance(hostOrAddress, SocketAddress)
         else InetSocketAddress(hostOrAddress, port)
     )
-    family, sockaddr = resolve(address)
+    family, sockaddr = resolve(address, doing="binding")
     selector._checkUsable()  # resolving may have let another greenlet close the selector
-    sock = _open(family, options, lambda sock: sock.bind(sockaddr))
+    sock = _open(family, options, lambda sock: bind(sock, address, family, sockaddr))
     return BoundDatagramSocket(selector, sock)
 
 
@@ -729,16 +738,20 @@ def udp_connect(
     Without *localAddress* the kernel picks the local address and an ephemeral port.
     """
     if localAddress is None:
-        family, peer = resolve(remoteAddress)
+        family, peer = resolve(remoteAddress, doing="connecting to")
         here = None
     else:
-        family, here = resolve(localAddress)
-        peer = resolve(remoteAddress, family)[1]
+        family, here = resolve(localAddress, doing="binding")
+        peer = resolve(remoteAddress, family, "connecting to")[1]
 
     def setup(sock: Any) -> None:
         if here is not None:
-            sock.bind(here)
-        sock.connect(peer)
+            bind(sock, localAddress, family, here)
+        try:
+            sock.connect(peer)
+        except OSError as exc:
+            naming_target(exc, "connecting to", remoteAddress, family, peer)
+            raise
 
     selector._checkUsable()
     return ConnectedDatagramSocket(selector, _open(family, options, setup), remoteAddress)
