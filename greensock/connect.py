@@ -23,9 +23,9 @@ import gevent
 from gevent import socket as gsocket
 from gevent.event import Event
 
+from ._gevent import KernelSocket
 from .addresses import InetSocketAddress, SocketAddress, family_of, to_sockaddr
 from .errors import naming_target
-from .kernel import KernelSocket
 from .options import SocketOptions, apply_options
 
 __all__ = [
@@ -161,7 +161,7 @@ def _connect(sock: Any, sockaddr: Any, target: object = None) -> None:
     Raises ``OSError`` (``ConnectionRefusedError``...) as the kernel says, its message
     naming *sockaddr* (and *target*, what the caller asked for, when given).
     """
-    kernel = sock._sock
+    kernel = sock.raw
     pause, longest = _FULL_BACKLOG_RETRY
     deadline = None if sock.timeout is None else time.monotonic() + sock.timeout
     while True:
@@ -171,7 +171,7 @@ def _connect(sock: Any, sockaddr: Any, target: object = None) -> None:
         if not result or result == errno.EISCONN:
             return
         if result in _IN_PROGRESS:
-            sock._wait(sock._write_event)
+            sock.wait(sock.writeWatcher)
             result = kernel.getsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_ERROR)
             if not result:
                 return

@@ -523,9 +523,9 @@ def apply_options(sock: Any, options: SocketOptions) -> None:
     ``socketTimeout`` are for the transport. Raises ``OSError`` from the kernel, and
     ``OSError`` (``ENOPROTOOPT``) for ``reusePort`` where the platform has no SO_REUSEPORT.
     """
-    # The kernel socket, under a KernelSocket or a gevent socket: its family and type are
+    # The kernel socket, under a KernelSocket or as it is: its family and type are
     # plain ints, where gevent's properties build enums, and its setsockopt is a C call.
-    sock = getattr(sock, "_sock", sock)
+    sock = getattr(sock, "raw", sock)
     inet = sock.family in (socket.AF_INET, socket.AF_INET6)
     tcp = inet and sock.type == socket.SOCK_STREAM
 
@@ -580,7 +580,7 @@ def apply_accepted(sock: Any, family: int | None = None, check: bool = True) -> 
         family = sock.family
     if family not in (socket.AF_INET, socket.AF_INET6):
         return True
-    kernel = getattr(sock, "_sock", sock)
+    kernel = getattr(sock, "raw", sock)
     if check and kernel.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
         return True
     kernel.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -18,9 +18,9 @@ import socket as stdsocket
 from typing import Any
 
 import gevent
-from gevent.socket import cancel_wait_ex
 from zope.interface import implementer
 
+from ._gevent import WAIT_FIRST_RUN, NoProgress, unread_bytes
 from .addresses import SocketAddress, from_sockaddr
 from .connection import Connection
 from .errors import (
@@ -32,7 +32,6 @@ from .errors import (
 )
 from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
-from .kernel import WAIT_FIRST_RUN, NoProgress, unread_bytes
 from .lifecycle import SocketLifecycle
 from .reading import READ_STATE, ByteReadOperations
 from .writing import WRITE_STATE, ByteWriteOperations
@@ -278,7 +277,7 @@ class StreamSocket(SocketLifecycle):
 
     # -- transfers: the one place OS errors are translated ---------------------------------
 
-    # Both transfers call the non-blocking kernel socket (see greensock.kernel) and park on
+    # Both transfers call the non-blocking kernel socket (see greensock._gevent) and park on
     # gevent's own watcher only when it would block: the same loop as gevent's
     # recv_into/send, one Python frame thinner on the hot path. The timeout (socketTimeout),
     # close and cancel_wait work as on a gevent socket, as they act on the watcher.
@@ -296,10 +295,10 @@ class StreamSocket(SocketLifecycle):
             if self._lateAnswers:
                 self._lateAnswers -= 1
                 waitFirst = True
-        return self._transfer(self._sock._sock.recv_into, view, True, channel, waitFirst)
+        return self._transfer(self._sock.raw.recv_into, view, True, channel, waitFirst)
 
     def _send(self, view: Any, channel: Any) -> int:
-        count = self._transfer(self._sock._sock.send, view, False, channel)
+        count = self._transfer(self._sock.raw.send, view, False, channel)
         self._expectAnswer = True
         return count
 
@@ -318,7 +317,7 @@ class StreamSocket(SocketLifecycle):
         while True:
             if wait:
                 try:
-                    sock._wait(sock._read_event if reading else sock._write_event, NoProgress)
+                    sock.wait(sock.readWatcher if reading else sock.writeWatcher, NoProgress)
                 except BaseException as exc:
                     error = self._interrupted(exc, reading, channel)
                     if error is exc:
@@ -341,7 +340,7 @@ class StreamSocket(SocketLifecycle):
     def _interrupted(self, exc: BaseException, reading: bool, channel: Any) -> BaseException:
         """What a transfer whose wait raised *exc* raises (SPEC principle 3).
 
-        - ``socketTimeout`` passed (:class:`~greensock.kernel.NoProgress`, raised by nobody
+        - ``socketTimeout`` passed (:class:`~greensock._gevent.NoProgress`, raised by nobody
           else): the connection fails with SocketTimeoutException;
         - the socket was closed locally meanwhile (a close, a cancel, a hand-over to TLS),
           whatever woke the wait: "closed locally" (:meth:`_closedLocally`);
@@ -398,12 +397,8 @@ class StreamSocket(SocketLifecycle):
         return exc
 
     def _wakeBlocked(self, reading: bool = False, writing: bool = False) -> None:
-        """Throw gevent's cancel_wait_ex into a greenlet blocked on this socket, if any."""
-        sock = self._sock
-        if reading:
-            sock.hub.cancel_wait(sock._read_event, cancel_wait_ex)
-        if writing:
-            sock.hub.cancel_wait(sock._write_event, cancel_wait_ex)
+        """Wake a greenlet blocked on this socket, if any (its transfer then sees why)."""
+        self._sock.cancelWaits(reading, writing)
 
     def _fail(self, failure: BaseException) -> None:
         """The connection is dead: fail both channels with *failure* and release everything."""
@@ -495,7 +490,7 @@ class StreamSocket(SocketLifecycle):
         sent = 0
         if data:
             try:
-                sent = int(self._sock._sock.send(data))
+                sent = int(self._sock.raw.send(data))
             except BlockingIOError:
                 sent = 0
             except OSError as exc:
@@ -565,7 +560,7 @@ class StreamSocket(SocketLifecycle):
         the session tickets its server sent is the common case. Bounded, so that a peer that
         keeps sending cannot hold the close.
         """
-        raw = self._sock._sock
+        raw = self._sock.raw
         if not unread_bytes(raw):
             return
         receive = raw.recv_into

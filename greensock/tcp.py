@@ -17,6 +17,7 @@ import gevent
 from gevent.event import Event
 from zope.interface import implementer
 
+from ._gevent import KernelSocket
 from .addresses import (
     InetSocketAddress,
     SocketAddress,
@@ -32,7 +33,6 @@ from .errors import (
 )
 from .interfaces import IServerSocket, ISocket
 from .jobs import Job
-from .kernel import KernelSocket
 from .lifecycle import SocketLifecycle
 from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
 from .stream import StreamSocket
@@ -146,7 +146,7 @@ class ServerSocket(SocketLifecycle):
         self.port: int | None = (
             self.localAddress.port if isinstance(self.localAddress, InetSocketAddress) else None
         )
-        self._family: int = sock._sock.family
+        self._family: int = sock.raw.family
         #: Whether accepted connections inherit what apply_accepted sets (None: not known
         #: yet). Once seen, the later ones are left alone, or set without asking first.
         self._acceptedInherit: bool | None = None
@@ -385,7 +385,7 @@ def tcp_connect(
     try:
         socketTimeout = values["socketTimeout"]
         sock.timeout = socketTimeout
-        remote = from_sockaddr(sock._sock.family, sockaddr) if resolving else target
+        remote = from_sockaddr(sock.raw.family, sockaddr) if resolving else target
         connected = TcpSocket(selector, sock, remote)
         connected._resetOnClose = values["lingerSeconds"] == 0
     except BaseException:

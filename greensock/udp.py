@@ -26,11 +26,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
-from gevent import socket as gsocket
 from gevent.lock import Semaphore
-from gevent.socket import cancel_wait_ex
 from zope.interface import implementer
 
+from ._gevent import WAIT_FIRST_RUN, KernelSocket, NoProgress
 from .addresses import InetSocketAddress, SocketAddress, family_of, from_sockaddr
 from .connect import bind
 from .connect import resolve as resolve_name
@@ -53,7 +52,6 @@ from .interfaces import (
     IDatagramSendChannel,
 )
 from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
-from .kernel import WAIT_FIRST_RUN, NoProgress
 from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
@@ -367,17 +365,17 @@ class DatagramSocket(SocketLifecycle):
         try:
             if self._waitFirst:
                 self._waitFirst -= 1
-                self._wait(sock._read_event, who, False)
+                self._wait(sock.readWatcher, who, False)
             while True:
                 try:
                     # Once closed, gevent's stand-in for the socket raises EBADF here.
-                    packet, sockaddr = sock._sock.recvfrom(MAX_DATAGRAM_SIZE)
+                    packet, sockaddr = sock.raw.recvfrom(MAX_DATAGRAM_SIZE)
                     break
                 except BlockingIOError:
                     self._waitFirst = WAIT_FIRST_RUN
                 except OSError as exc:
                     raise self._failure(exc, who, sending=False) from None
-                self._wait(sock._read_event, who, False)
+                self._wait(sock.readWatcher, who, False)
         finally:
             self._receiver = None
         # A client hearing from its one server, or a server from the same peer again,
@@ -397,7 +395,7 @@ class DatagramSocket(SocketLifecycle):
         """Hand one datagram to the kernel (``send`` when *sockaddr* is None), waiting while
         its buffer is full; *who* is the socket (datagram API) or its write channel."""
         while True:
-            raw = self._sock._sock
+            raw = self._sock.raw
             try:
                 if sockaddr is None:
                     raw.send(data)
@@ -411,7 +409,7 @@ class DatagramSocket(SocketLifecycle):
             with self._sendTurn:
                 self._sender = who
                 try:
-                    self._wait(self._sock._write_event, who, True)
+                    self._wait(self._sock.writeWatcher, who, True)
                 finally:
                     self._sender = None
 
@@ -419,7 +417,7 @@ class DatagramSocket(SocketLifecycle):
         """Wait for *watcher* on behalf of *who*; what a wake-up means is decided as a stream
         socket's :meth:`~greensock.stream.StreamSocket._interrupted` decides it."""
         try:
-            self._sock._wait(watcher, NoProgress)
+            self._sock.wait(watcher, NoProgress)
         except BaseException as exc:
             if isinstance(exc, NoProgress):
                 # gevent's default socket timeout (socket.setdefaulttimeout): the socket stays
@@ -483,11 +481,10 @@ class DatagramSocket(SocketLifecycle):
         """A channel was cancelled: wake it if it is the one blocked on this socket."""
         if self._closed:
             return
-        sock = self._sock
-        if reading and self._reader is not None and self._receiver is self._reader:
-            sock.hub.cancel_wait(sock._read_event, cancel_wait_ex)
-        if writing and self._writer is not None and self._sender is self._writer:
-            sock.hub.cancel_wait(sock._write_event, cancel_wait_ex)
+        self._sock.cancelWaits(
+            reading and self._reader is not None and self._receiver is self._reader,
+            writing and self._writer is not None and self._sender is self._writer,
+        )
 
     def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
         """The write channel ended: send its last bytes as one datagram, without blocking.
@@ -497,7 +494,7 @@ class DatagramSocket(SocketLifecycle):
         """
         if data and not self._sock.closed:
             try:
-                self._sock._sock.send(data)
+                self._sock.raw.send(data)
             except OSError as exc:
                 log.debug("%r: dropped the last %d bytes written: %s", self, len(data), exc)
         if closeSocket:
@@ -698,9 +695,9 @@ def _same_endpoint(family: int, one: Any, other: Any) -> bool:
 
 
 def _open(family: int, options: UDPSocketOptions, setup: Callable[[Any], object]) -> Any:
-    """A gevent datagram socket of *family* with *options* applied, then *setup* (bind,
-    connect); closed again if either fails."""
-    sock = gsocket.socket(family, stdsocket.SOCK_DGRAM)
+    """A datagram socket of *family* with *options* applied, then *setup* (bind, connect);
+    closed again if either fails."""
+    sock = KernelSocket.open(family, stdsocket.SOCK_DGRAM)
     try:
         apply_options(sock, options)
         setup(sock)

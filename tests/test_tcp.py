@@ -43,7 +43,7 @@ from greensock import (
 )
 from greensock.connect import STAGGER, connect_first, interleave_families, resolve
 from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWriterJob
-from greensock.kernel import WAIT_FIRST_RUN
+from greensock._gevent import WAIT_FIRST_RUN
 from greensock.stream import LINGER_TIMEOUT
 from greensock.tcp import ServerSocket, TcpSocket
 
@@ -622,7 +622,7 @@ def test_close_wakes_a_foreign_watcher_of_the_descriptor_before_releasing_it(tcp
     # Someone else's watcher on the descriptor (gevent.select, wait_read...) gets a last
     # event first: closing the number under it could hand it another socket's events.
     _, client, _ = connected_pair(tcp)
-    kernel = client._sock._sock
+    kernel = client._sock.raw
     watching = gevent.spawn(gsocket.wait_read, kernel.fileno())
     gevent.sleep(0.05)
     assert not watching.dead
@@ -658,7 +658,7 @@ def test_close_wakes_a_greenlet_blocked_in_a_flush(tcp: Any, raw: Callable[..., 
         output.writeByte(1)
     peer.close()  # lets the background drain give up
     assert client.awaitClosed(5)
-    assert client._sock._write_event is None  # closed with the socket, never made again
+    assert client._sock.writeWatcher is None  # closed with the socket, never made again
 
 
 @pytest.mark.timeout(10)
@@ -965,7 +965,7 @@ def test_reads_after_writes_wait_for_late_answers_instead_of_asking_first(tcp: A
     # request: asking first would be a failing system call and an exception per round trip.
     # Only every WAIT_FIRST_RUN + 1-th read asks first, from the connection's first answer on.
     _, client, accepted = connected_pair(tcp)
-    counting = client._sock._sock = _CountingReceives(client._sock._sock)
+    counting = client._sock.raw = _CountingReceives(client._sock.raw)
 
     def echo() -> None:
         connection = accepted.connection()
@@ -994,7 +994,7 @@ def test_answers_that_are_always_there_bring_reads_back_to_asking_first(
     listener, port = raw_listener(raw)
     client = tcp.connect(LOCAL, port)
     peer, _ = listener.accept()
-    counting = client._sock._sock = _CountingReceives(client._sock._sock)
+    counting = client._sock.raw = _CountingReceives(client._sock.raw)
     reader, writer = client.openReadChannel(), client.openWriteChannel()
     for index in range(rounds):
         writer.writeStringUtf8(f"question {index}\n")
@@ -1033,7 +1033,7 @@ def test_a_read_after_a_write_takes_an_answer_that_is_already_there(tcp: Any) ->
     accepted.close()
     # The answer and the end of stream are queued before the reader asks, which it does
     # after waiting for readability (the earlier answer came late).
-    assert select.select([client._sock._sock.fileno()], [], [], 5)[0]
+    assert select.select([client._sock.raw.fileno()], [], [], 5)[0]
     with gevent.Timeout(2):
         assert reader.readUTF8Line() == "pong"
         assert reader.readUTF8Line() is None

@@ -48,7 +48,7 @@ from greensock.interfaces import (
     IDatagramSendChannel,
     IJob,
 )
-from greensock.kernel import WAIT_FIRST_RUN
+from greensock._gevent import WAIT_FIRST_RUN
 from greensock.udp import MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD
 
 pytestmark = pytest.mark.timeout(20)
@@ -843,14 +843,14 @@ class _FullOnce:
 
 def test_a_send_the_kernel_cannot_take_yet_waits_and_is_not_dropped(udp: Any) -> None:
     sock = udp.bind(LOCAL, 0)
-    sock._sock._sock = _FullOnce(sock._sock._sock, times=3)
+    sock._sock.raw = _FullOnce(sock._sock.raw, times=3)
     sock.send(Datagram(b"eventually", sock.localAddress))
     assert sock.receive(timeout=WAIT).packet == b"eventually"
 
 
 def test_senders_waiting_for_the_kernel_take_turns(udp: Any) -> None:
     sock = udp.bind(LOCAL, 0)
-    sock._sock._sock = _FullOnce(sock._sock._sock, times=4)
+    sock._sock.raw = _FullOnce(sock._sock.raw, times=4)
     senders = [
         outcome(lambda i=index: sock.send(Datagram(bytes([i]), sock.localAddress)))
         for index in range(3)

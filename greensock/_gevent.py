@@ -1,4 +1,17 @@
-"""The kernel socket under a TCP or Unix stream socket, and the two gevent watchers on it.
+"""The one module that touches gevent's internals: the kernel socket under every greensock
+socket, and the two gevent watchers on it.
+
+Written for gevent 22.10 to 26.x (what ``setup.cfg`` allows). It uses these internals, which
+:func:`missing_internals` lists and a test checks, so that a gevent that drops one fails
+loudly there rather than mysteriously here:
+
+- ``gevent._hub_primitives.wait_on_socket``: park until a watcher fires, with the socket's
+  timeout (the C function gevent's own sockets wait with);
+- ``hub.cancel_wait`` and ``hub.cancel_waits_close_and_then``: wake a greenlet parked on a
+  watcher with an exception; close the watchers, then the descriptor, once they are woken;
+- ``loop.closing_fd`` and ``loop.check``: let other watchers of a descriptor see its close.
+
+Every other module uses this one, or gevent's public API.
 
 gevent's cooperative socket is a general-purpose replacement for the standard one: its
 construction and its close run a dozen Python calls that a greensock stream socket never
@@ -6,11 +19,9 @@ needs (the file-object machinery, the stand-in object a closed socket becomes...
 5 µs per socket on the benchmark machine, a tenth of a whole connect, exchange and close.
 
 :class:`KernelSocket` keeps only what the stream sockets use, under the names gevent's
-socket gives them (``_sock``, ``_read_event``, ``_write_event``, ``hub``, ``timeout``,
-``_wait``), so the transfer code talks to it as it would to gevent's: the waits are
-gevent's own, so ``timeout`` (``socket.timeout``), ``hub.cancel_wait`` and a close from
-another greenlet (``cancel_wait_ex``) behave exactly as they do on a gevent socket.
-Datagram sockets keep gevent's socket: one per program, not one per connection.
+socket has (``hub``, ``timeout``), and its waits are gevent's own, so ``timeout``
+(``socket.timeout``), :meth:`KernelSocket.cancelWaits` and a close from another greenlet
+(``cancel_wait_ex``) behave exactly as they do on a gevent socket.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ except ImportError:  # Windows
 from gevent._hub_primitives import wait_on_socket
 from gevent.socket import cancel_wait_ex
 
-__all__ = ["WAIT_FIRST_RUN", "KernelSocket", "NoProgress", "unread_bytes"]
+__all__ = ["WAIT_FIRST_RUN", "KernelSocket", "NoProgress", "missing_internals", "unread_bytes"]
 
 #: Receives that wait for data before asking the kernel: a stream socket's receives right
 #: after it sent, from the start; a UDP socket's, once one found nothing queued. A client
@@ -43,7 +54,7 @@ WAIT_FIRST_RUN = 8
 #: (Linux): one system call fewer per connect than switching it afterwards.
 _NONBLOCK: int = getattr(_socket, "SOCK_NONBLOCK", 0)
 
-#: What ``_sock`` is once closed: a closed kernel socket, on which every call raises EBADF.
+#: What ``raw`` is once closed: a closed kernel socket, on which every call raises EBADF.
 _CLOSED = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
 _CLOSED.close()
 
@@ -73,33 +84,36 @@ def unread_bytes(sock: Any) -> int:
 class NoProgress(Exception):
     """The socket's own ``timeout`` (``socketTimeout``) passed during a wait.
 
-    Transports wait with ``sock._wait(watcher, NoProgress)``: a class of greensock's own, so
+    Transports wait with ``sock.wait(watcher, NoProgress)``: a class of greensock's own, so
     that it cannot be confused with a ``socket.timeout`` or a ``TimeoutError`` that a caller
     throws into the wait (``gevent.Timeout(s, TimeoutError)``).
     """
 
 
 class KernelSocket:
-    """A non-blocking kernel socket (``_sock``) with gevent's read and write watchers.
+    """A non-blocking kernel socket (:attr:`raw`) with gevent's read and write watchers.
 
     Methods it does not define (``bind``, ``getsockname``, ``setsockopt``, ``shutdown``...)
     are the kernel socket's own.
     """
 
-    __slots__ = ("__weakref__", "_read_event", "_sock", "_writeWatcher", "hub", "timeout")
+    __slots__ = ("__weakref__", "_writeWatcher", "hub", "raw", "readWatcher", "timeout")
 
-    #: ``_wait(watcher)``: park this greenlet until the watcher fires, at most ``timeout``
-    #: seconds (then ``socket.timeout``); gevent's own C function, as its sockets use.
-    _wait = wait_on_socket
+    #: ``wait(watcher, timeoutError=None)``: park this greenlet until the watcher fires, at
+    #: most ``timeout`` seconds (then *timeoutError*, by default ``socket.timeout``); gevent's
+    #: own C function, as its sockets use. ``wait_on_socket`` reads ``timeout`` and ``hub``.
+    wait = wait_on_socket
 
     def __init__(self, sock: Any) -> None:
         if sock.gettimeout() != 0.0:
             sock.setblocking(False)
         fileno = sock.fileno()
-        self._sock = sock
+        #: The kernel socket itself (non-blocking): the transfers call it directly.
+        self.raw = sock
         self.hub = hub = get_hub()
         io = hub.loop.io
-        self._read_event: Any = io(fileno, 1)
+        #: The watcher of readability; None once closed.
+        self.readWatcher: Any = io(fileno, 1)
         # Made when a send or a connect first has to wait: most sockets never do (the kernel
         # takes small writes at once), and each watcher costs a system call to make.
         self._writeWatcher: Any = None
@@ -112,33 +126,42 @@ class KernelSocket:
         return cls(_socket.socket(family, kind | _NONBLOCK, proto))
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
+        return getattr(self.raw, name)
 
     def __repr__(self) -> str:
-        return f"<KernelSocket fd={self._sock.fileno()}>"
+        return f"<KernelSocket fd={self.raw.fileno()}>"
 
     @property
-    def _write_event(self) -> Any:
-        """The write watcher, made on first use; None once closed."""
+    def writeWatcher(self) -> Any:
+        """The watcher of writability, made on first use; None once closed."""
         watcher = self._writeWatcher
-        if watcher is None and self._sock is not _CLOSED:
-            watcher = self._writeWatcher = self.hub.loop.io(self._sock.fileno(), 2)
+        if watcher is None and self.raw is not _CLOSED:
+            watcher = self._writeWatcher = self.hub.loop.io(self.raw.fileno(), 2)
         return watcher
 
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
-        return self._sock is _CLOSED
+        return self.raw is _CLOSED
+
+    def cancelWaits(self, reading: bool, writing: bool) -> None:
+        """Throw ``cancel_wait_ex`` into the greenlet parked on the read (*reading*) or write
+        (*writing*) watcher, if any, at the hub's next turn."""
+        hub = self.hub
+        if reading:
+            hub.cancel_wait(self.readWatcher, cancel_wait_ex)
+        if writing and self._writeWatcher is not None:
+            hub.cancel_wait(self._writeWatcher, cancel_wait_ex)
 
     def accept(self) -> tuple[KernelSocket, Any]:
         """Wait for a connection on this listening socket: (its socket, the peer's sockaddr)."""
-        sock = self._sock
-        fileno, address = self._retry(sock._accept, self._read_event)
+        sock = self.raw
+        fileno, address = self._retry(sock._accept, self.readWatcher)
         return KernelSocket(_socket.socket(sock.family, sock.type, sock.proto, fileno)), address
 
     def send(self, data: Any) -> int:
         """Send some of *data*, waiting while the kernel's buffer is full; the count sent."""
-        count: int = self._retry(self._sock.send, self._write_event, data)
+        count: int = self._retry(self.raw.send, self.writeWatcher, data)
         return count
 
     def _retry(self, call: Any, watcher: Any, *args: Any) -> Any:
@@ -148,16 +171,16 @@ class KernelSocket:
                 return call(*args)
             except BlockingIOError:
                 pass
-            self._wait(watcher)
+            self.wait(watcher)
 
     def close(self) -> None:
         """Close the descriptor; a greenlet waiting on it gets ``cancel_wait_ex``. Idempotent."""
-        sock = self._sock
+        sock = self.raw
         if sock is _CLOSED:
             return
-        self._sock = _CLOSED
-        watchers = (self._read_event, self._writeWatcher)
-        self._read_event = self._writeWatcher = None
+        self.raw = _CLOSED
+        watchers = (self.readWatcher, self._writeWatcher)
+        self.readWatcher = self._writeWatcher = None
         # Waiters are woken (and the watchers closed) on the hub's next turn when there are
         # any; the descriptor stays open until then, so that its number cannot be reused
         # under a watcher still registered for it.
@@ -178,3 +201,22 @@ class KernelSocket:
             sock.close()
 
         check.start(closeLater)
+
+
+def missing_internals() -> list[str]:
+    """The gevent internals this module uses that the installed gevent lacks (none, we hope).
+
+    A test asserts the list is empty: a gevent release that drops one fails there, by name.
+    """
+    hub = get_hub()
+    wanted = {
+        "gevent._hub_primitives.wait_on_socket": callable(wait_on_socket),
+        "hub.cancel_wait": callable(getattr(hub, "cancel_wait", None)),
+        "hub.cancel_waits_close_and_then": callable(
+            getattr(hub, "cancel_waits_close_and_then", None)
+        ),
+        "loop.closing_fd": callable(getattr(hub.loop, "closing_fd", None)),
+        "loop.check": callable(getattr(hub.loop, "check", None)),
+        "loop.io": callable(getattr(hub.loop, "io", None)),
+    }
+    return [name for name, present in wanted.items() if not present]
