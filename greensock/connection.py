@@ -35,11 +35,18 @@ class Connection:
         """STARTTLS: upgrade this connection's socket; return a new connection over TLS.
 
         Pending output is flushed first; RuntimeError when unread plaintext is buffered in
-        ``input`` (it would be lost). This connection must not be used afterwards.
+        ``input`` (it would be lost). This connection must not be used afterwards. The
+        errors are those of ``socket.tls()``.
         """
-        from .tls import start_tls_connection  # tls builds on the stream sockets
-
-        return start_tls_connection(self, context, serverName, serverSide, timeout)
+        if self.input.availableForRead:
+            raise RuntimeError(
+                "unread plaintext is buffered in the connection's input; read it before tls()"
+            )
+        self.output.flush()
+        secure = self.socket._upgradeToTls(
+            context, serverName, serverSide, timeout, channelsOpen=True
+        )
+        return secure.connection()  # type: ignore[no-any-return]
 
     def __iter__(self) -> Any:
         """Unpack as ``socket, input, output``."""

@@ -621,22 +621,6 @@ class StreamSocket(SocketLifecycle):
         self._writePump = ReaderJob(lambda: channel.copyAndClose(sink), channel)
         return self._writePump
 
-    def tls(
-        self,
-        context: Any = None,
-        serverName: str | None = None,
-        serverSide: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
-        """Run a TLS handshake over this socket and return the TLS socket (SPEC section 10).
-
-        The channels must not be open yet (RuntimeError); this socket must not be used
-        afterwards. See :func:`greensock.tls.start_tls` for the errors.
-        """
-        from .tls import start_tls  # tls builds on this module
-
-        return start_tls(self, context, serverName, serverSide, timeout)
-
     def connection(self) -> Connection:
         """Open both channels (``autoFlush=False``) and bundle them with this socket."""
         return Connection(self, self.openReadChannel(), self.openWriteChannel())

@@ -37,6 +37,7 @@ from .lifecycle import SocketLifecycle
 from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
 from .stream import StreamSocket
 from .timeouts import checked_timeout
+from .tls import TlsUpgrade
 
 __all__ = [
     "AcceptErrorAction",
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 @implementer(ISocket)
-class TcpSocket(StreamSocket):
+class TcpSocket(TlsUpgrade, StreamSocket):
     """A connected TCP or Unix stream socket."""
 
     __slots__ = ()

@@ -14,20 +14,54 @@ from typing import Any
 import gevent
 from zope.interface import implementer
 
-from .connection import Connection
 from .errors import SocketTimeoutException
 from .interfaces import ISocket
 from .stream import SocketReadChannel, SocketWriteChannel, StreamSocket
 from .timeouts import checked_timeout
 
-__all__ = ["TlsSocket", "start_tls", "start_tls_connection"]
+__all__ = ["TlsSocket", "TlsUpgrade", "start_tls"]
 
 #: Plaintext handed to the SSLObject at a time: one TLS record's worth.
 _RECORD = 16384
 
 
+class TlsUpgrade:
+    """What makes a stream socket able to start TLS: ``tls()`` (SPEC section 10).
+
+    Mixed into the sockets that provide ``ISocket``; ``Connection.tls`` (STARTTLS) upgrades
+    its socket through :meth:`_upgradeToTls`, once it checked and flushed its channels.
+    """
+
+    __slots__ = ()
+
+    def tls(
+        self,
+        context: ssl.SSLContext | None = None,
+        serverName: str | None = None,
+        serverSide: bool = False,
+        timeout: float | None = None,
+    ) -> TlsSocket:
+        """Run a TLS handshake over this socket and return the TLS socket.
+
+        The channels must not be open yet (RuntimeError); this socket must not be used
+        afterwards. See :func:`start_tls` for the errors.
+        """
+        return self._upgradeToTls(context, serverName, serverSide, timeout)
+
+    def _upgradeToTls(
+        self,
+        context: ssl.SSLContext | None,
+        serverName: str | None,
+        serverSide: bool,
+        timeout: float | None,
+        channelsOpen: bool = False,
+    ) -> TlsSocket:
+        assert isinstance(self, StreamSocket)
+        return start_tls(self, context, serverName, serverSide, timeout, channelsOpen)
+
+
 @implementer(ISocket)
-class TlsSocket(StreamSocket):
+class TlsSocket(TlsUpgrade, StreamSocket):
     """A TLS connection over a stream socket; ``tls()`` on it starts TLS inside TLS."""
 
     __slots__ = ("_cipher", "_incoming", "_notified", "_outgoing", "_tls")
@@ -174,7 +208,7 @@ def start_tls(
     serverName: str | None,
     serverSide: bool,
     timeout: float | None,
-    channelsChecked: bool = False,
+    channelsOpen: bool = False,
 ) -> TlsSocket:
     """Handshake over *plain* and return the TLS socket; *plain* must not be used afterwards.
 
@@ -191,7 +225,7 @@ def start_tls(
     if serverSide and context is None:
         raise ValueError("a server-side TLS socket needs a context with its certificate")
     timeout = checked_timeout(timeout)  # ValueError for NaN, TypeError for a non-number
-    if not channelsChecked and (plain._readOpened or plain._writeOpened):
+    if not channelsOpen and (plain._readOpened or plain._writeOpened):
         raise RuntimeError("tls() needs a socket whose channels are not open yet")
     plain._checkOpen()
     if isinstance(plain, TlsSocket):
@@ -226,25 +260,3 @@ def start_tls(
             plain.close()
         raise
     return TlsSocket(plain, tls, incoming, outgoing, cipher)
-
-
-def start_tls_connection(
-    connection: Connection,
-    context: ssl.SSLContext | None,
-    serverName: str | None,
-    serverSide: bool,
-    timeout: float | None,
-) -> Connection:
-    """STARTTLS: flush *connection*'s output, upgrade its socket, return a new connection.
-
-    RuntimeError when unread plaintext is buffered in its input (it would be lost).
-    """
-    if connection.input.availableForRead:
-        raise RuntimeError(
-            "unread plaintext is buffered in the connection's input; read it before tls()"
-        )
-    connection.output.flush()
-    secure = start_tls(
-        connection.socket, context, serverName, serverSide, timeout, channelsChecked=True
-    )
-    return secure.connection()
