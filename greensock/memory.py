@@ -6,10 +6,10 @@ from typing import Any
 
 from zope.interface import implementer
 
+from .arguments import check_size
 from .interfaces import IByteChannel, IByteReadChannel
 from .parking import ParkingSpot
 from .reading import READ_STATE, ByteReadOperations
-from .views import check_size
 from .writing import WRITE_STATE, ByteWriteOperations
 
 __all__ = ["ByteChannel", "ByteReadChannel", "ContentReadChannel"]

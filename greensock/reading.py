@@ -17,13 +17,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from .arguments import byte_view, check_size, number_format
 from .errors import (
     ClosedReadChannelException,
     ClosedReceiveChannelException,
     ConcurrentIOException,
     TooLongLineException,
 )
-from .views import byte_view, check_size, number_format
 
 __all__ = ["READ_STATE", "ByteReadOperations", "TextSink"]
 

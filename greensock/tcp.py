@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import errno
-import functools
 import logging
 import os
 import socket as stdsocket
@@ -23,7 +22,7 @@ from .addresses import (
     SocketAddress,
     from_sockaddr,
 )
-from .connect import AddrInfo, bind, connect_first, numeric_infos, resolve
+from .dialing import bind, connect_first
 from .errors import (
     ClosedChannelException,
     ConcurrentIOException,
@@ -35,6 +34,14 @@ from .interfaces import IServerSocket, ISocket
 from .jobs import Job
 from .lifecycle import SocketLifecycle
 from .options import AcceptorOptions, TCPClientSocketOptions, apply_accepted, apply_options
+from .resolve import (
+    AddrInfo,
+    bind_sockaddr,
+    connect_target,
+    host_target,
+    numeric_infos,
+    resolve,
+)
 from .stream import StreamSocket
 from .timeouts import checked_timeout
 from .tls import TlsUpgrade
@@ -307,38 +314,6 @@ class ServerSocket(SocketLifecycle):
 _AF_UNIX = getattr(stdsocket, "AF_UNIX", None)
 
 
-def _target(hostOrAddress: Any, port: int | None) -> SocketAddress:
-    """Normalise connect/bind arguments into an address.
-
-    TypeError for a host name without a port, or a port with an address object (the
-    address carries its own: a second one would be silently ignored).
-    """
-    # A host name first: the common case, and a miss of the ABC's isinstance costs a call.
-    if isinstance(hostOrAddress, str):
-        if port is None:
-            raise TypeError("a port is needed with a host name")
-        return InetSocketAddress(hostOrAddress, port)
-    if isinstance(hostOrAddress, SocketAddress):
-        if port is not None:
-            raise TypeError(
-                f"a port ({port!r}) was given with the address {hostOrAddress}, which has its own"
-            )
-        return hostOrAddress
-    raise TypeError(f"expected a host name or a SocketAddress, got {type(hostOrAddress).__name__}")
-
-
-@functools.lru_cache(maxsize=256)
-def _hostTarget(host: str, port: int) -> tuple[SocketAddress, tuple[AddrInfo] | None]:
-    """The target of ``connect(host, port)``, and its entry when *host* is numeric.
-
-    Kept for the last 256 pairs: a program reconnects to few hosts, and the checks and the
-    parse cost more than the rest of a connect's Python. A name gives None: the resolver
-    is asked at every connect, as its answers change.
-    """
-    target = _target(host, port)
-    return target, numeric_infos(target, stdsocket.SOCK_STREAM)
-
-
 def tcp_connect(
     selector: Any,
     hostOrAddress: Any,
@@ -354,9 +329,9 @@ def tcp_connect(
         timeout = checked_timeout(timeout)
     infos: Sequence[AddrInfo] | None
     if type(hostOrAddress) is str and type(port) is int:
-        target, infos = _hostTarget(hostOrAddress, port)
+        target, infos = host_target(hostOrAddress, port)
     else:
-        target = _target(hostOrAddress, port)
+        target = connect_target(hostOrAddress, port)
         infos = numeric_infos(target, stdsocket.SOCK_STREAM)
     # A host name is resolved; anything else is connected to as it is, and is the address
     # the connected socket reports as its peer.
@@ -406,20 +381,8 @@ def tcp_bind(
     """
     if isinstance(hostOrAddress, SocketAddress) and port == 0:
         port = None  # bind(address): the default port is no second port
-    target = _target("0.0.0.0" if hostOrAddress is None else hostOrAddress, port)
-    # A numeric host or a Unix path is not resolved: gevent's resolver would start a thread
-    # that then stays in the process for nothing.
-    infos: Sequence[AddrInfo] | None = numeric_infos(target, stdsocket.SOCK_STREAM)
-    if infos is None:
-        assert isinstance(target, InetSocketAddress)
-        infos = resolve(
-            target._hostname,
-            target._port,
-            stdsocket.SOCK_STREAM,
-            flags=stdsocket.AI_PASSIVE,
-            doing="binding",
-        )
-    family, sockaddr = infos[0][0], infos[0][4]
+    target = connect_target("0.0.0.0" if hostOrAddress is None else hostOrAddress, port)
+    family, sockaddr = bind_sockaddr(target, stdsocket.SOCK_STREAM)
     selector._checkUsable()
     sock = KernelSocket.open(family, stdsocket.SOCK_STREAM)
     try:

@@ -31,9 +31,8 @@ from zope.interface import implementer
 
 from ._gevent import WAIT_FIRST_RUN, KernelSocket, NoProgress
 from .addresses import InetSocketAddress, SocketAddress, family_of, from_sockaddr
-from .connect import bind
-from .connect import resolve as resolve_name
 from .datagram import MAX_DATAGRAM_SIZE, Datagram
+from .dialing import bind
 from .errors import (
     ClosedChannelException,
     ClosedReadChannelException,
@@ -55,6 +54,7 @@ from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
 from .reading import ByteReadOperations
+from .resolve import datagram_sockaddr, same_endpoint
 from .stream import SocketReadChannel, SocketWriteChannel
 from .timeouts import checked_timeout
 
@@ -583,7 +583,7 @@ class BoundDatagramSocket(DatagramSocket):
     def _destination(self, address: SocketAddress) -> Any:
         sockaddr = self._destinations.get(address)
         if sockaddr is None:
-            sockaddr = resolve(address, self._family, "sending to")[1]
+            sockaddr = datagram_sockaddr(address, self._family, "sending to")[1]
             if family_of(address) is None:
                 return sockaddr  # a host name: resolved again each time, as DNS may change
             if len(self._destinations) >= ADDRESS_CACHE_SIZE:
@@ -616,8 +616,8 @@ class ConnectedDatagramSocket(DatagramSocket):
 
     def _destination(self, address: SocketAddress) -> Any:
         if address != self.remoteAddress and address != self._requested:
-            sockaddr = resolve(address, self._family, "sending to")[1]
-            if not _same_endpoint(self._family, sockaddr, self._sock.getpeername()):
+            sockaddr = datagram_sockaddr(address, self._family, "sending to")[1]
+            if not same_endpoint(self._family, sockaddr, self._sock.getpeername()):
                 raise ValueError(
                     f"this socket is connected to {self.remoteAddress}; it cannot send to {address}"
                 )
@@ -643,36 +643,6 @@ class ConnectedDatagramSocket(DatagramSocket):
         return ReaderJob(lambda: channel.copyAndClose(sink), channel)
 
 
-# -- addresses ------------------------------------------------------------------------------
-
-
-def resolve(address: SocketAddress, family: int = 0, doing: str = "resolving") -> tuple[int, Any]:
-    """The family and the sockaddr that ``bind``/``connect``/``sendto`` take for *address*.
-
-    *family* is the socket's (0 while there is none yet). A numeric host is used as is, an
-    IPv4 one mapped into IPv6 for an IPv6 socket (dual stack); a host name is resolved
-    through gevent's resolver — never the C library's, which would block every greenlet.
-    Raises TypeError for an address that is not an InetSocketAddress, ``socket.gaierror``
-    for an unresolvable or malformed name (its message naming the address and what was
-    being *done*: ``"binding"``, ``"sending to"``...), OSError (EAFNOSUPPORT) for an IPv6
-    address on an IPv4 socket.
-    """
-    if not isinstance(address, InetSocketAddress):
-        raise TypeError(f"UDP needs an InetSocketAddress, not {type(address).__name__}")
-    literal = family_of(address)
-    if literal is None:
-        flags = stdsocket.AI_V4MAPPED if family == stdsocket.AF_INET6 else 0
-        info = resolve_name(
-            address._hostname, address._port, stdsocket.SOCK_DGRAM, family, flags, doing
-        )[0]
-        return info[0], info[4]
-    if family in (0, literal):
-        return literal, (address.hostname, address.port)
-    if literal == stdsocket.AF_INET:
-        return family, ("::ffff:" + address.hostname, address.port)
-    raise OSError(errno.EAFNOSUPPORT, f"an IPv4 socket cannot reach the IPv6 address {address}")
-
-
 def max_payload(peer: SocketAddress) -> int:
     """The largest UDP payload to *peer*: IPv4's, or IPv6's unless it is IPv4-mapped."""
     assert isinstance(peer, InetSocketAddress)
@@ -681,14 +651,6 @@ def max_payload(peer: SocketAddress) -> int:
         return MAX_IPV6_PAYLOAD
     return MAX_IPV4_PAYLOAD
 
-
-def _same_endpoint(family: int, one: Any, other: Any) -> bool:
-    """Whether two sockaddrs of *family* name the same address and port, however spelt."""
-
-    def packed(sockaddr: Any) -> bytes:
-        return stdsocket.inet_pton(family, sockaddr[0].partition("%")[0])
-
-    return bool(one[1] == other[1] and packed(one) == packed(other))
 
 
 # -- the builders' entry points -------------------------------------------------------------
@@ -718,7 +680,7 @@ def udp_bind(
         if isinstance(hostOrAddress, SocketAddress)
         else InetSocketAddress(hostOrAddress, port)
     )
-    family, sockaddr = resolve(address, doing="binding")
+    family, sockaddr = datagram_sockaddr(address, doing="binding")
     selector._checkUsable()  # resolving may have let another greenlet close the selector
     sock = _open(family, options, lambda sock: bind(sock, address, family, sockaddr))
     return BoundDatagramSocket(selector, sock)
@@ -735,11 +697,11 @@ def udp_connect(
     Without *localAddress* the kernel picks the local address and an ephemeral port.
     """
     if localAddress is None:
-        family, peer = resolve(remoteAddress, doing="connecting to")
+        family, peer = datagram_sockaddr(remoteAddress, doing="connecting to")
         here = None
     else:
-        family, here = resolve(localAddress, doing="binding")
-        peer = resolve(remoteAddress, family, "connecting to")[1]
+        family, here = datagram_sockaddr(localAddress, doing="binding")
+        peer = datagram_sockaddr(remoteAddress, family, "connecting to")[1]
 
     def setup(sock: Any) -> None:
         if here is not None:

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from .arguments import byte_view, number_format
 from .errors import ClosedWriteChannelException, ConcurrentIOException
 from .reading import FIELDS_OF_SUBCLASSES
-from .views import byte_view, number_format
 
 __all__ = ["WRITE_STATE", "ByteWriteOperations"]
 

@@ -39,7 +39,7 @@ from greensock import (
     UnixSocketAddress,
     aSocket,
 )
-from greensock.connect import connect_first
+from greensock.dialing import connect_first
 from greensock.options import TCPClientSocketOptions
 from greensock.timeouts import checked_timeout
 

@@ -41,7 +41,8 @@ from greensock import (
     UnixSocketAddress,
     aSocket,
 )
-from greensock.connect import STAGGER, connect_first, interleave_families, resolve
+from greensock.dialing import STAGGER, connect_first, interleave_families
+from greensock.resolve import resolve
 from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWriterJob
 from greensock._gevent import WAIT_FIRST_RUN
 from greensock.stream import LINGER_TIMEOUT

@@ -1,8 +1,8 @@
-"""Resolving host names and binding, for every transport; connecting stream sockets.
+"""Opening kernel sockets towards an address: connecting (happy eyeballs) and binding.
 
-:func:`resolve` is the one place a name goes to the resolver (TCP connect and bind, UDP bind,
-connect and send), :func:`bind` the one place a socket is bound; both name what they tried
-when they fail (:func:`~greensock.errors.naming_target`).
+:func:`connect_first` connects stream sockets, :func:`bind` binds every kind of socket; both
+name what they tried when they fail (:func:`~greensock.errors.naming_target`). Where the
+addresses come from is :mod:`greensock.resolve`'s business.
 
 A host name with several addresses is tried in interleaved families (RFC 8305 "happy
 eyeballs"): attempts start 250 ms apart, or as soon as the previous one failed; the first
@@ -20,27 +20,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import gevent
-from gevent import socket as gsocket
 from gevent.event import Event
 
 from ._gevent import KernelSocket
-from .addresses import InetSocketAddress, SocketAddress, family_of, to_sockaddr
 from .errors import naming_target
 from .options import SocketOptions, apply_options
+from .resolve import AddrInfo
 
 __all__ = [
     "STAGGER",
     "bind",
     "connect_first",
     "interleave_families",
-    "numeric_infos",
-    "resolve",
 ]
 
 #: Seconds between the starts of two connection attempts (RFC 8305's recommended 250 ms).
 STAGGER = 0.25
 
-AddrInfo = tuple[Any, Any, Any, str, Any]
 
 
 def interleave_families(infos: Sequence[AddrInfo]) -> list[AddrInfo]:
@@ -195,47 +191,4 @@ def bind(sock: Any, target: object, family: int, sockaddr: Any) -> None:
         sock.bind(sockaddr)
     except OSError as exc:
         naming_target(exc, "binding", target, family, sockaddr)
-        raise
-
-
-def numeric_infos(target: SocketAddress, kind: int) -> tuple[AddrInfo] | None:
-    """The one ``getaddrinfo``-shaped entry of a numeric host or a Unix path; None for a
-    host name, which only the resolver can answer (see :func:`resolve`).
-
-    A numeric host or a Unix path needs no resolution: skipping gevent's resolver (a thread
-    pool by default) makes a connect to ``127.0.0.1`` several times cheaper.
-    """
-    family = family_of(target)
-    return None if family is None else ((family, kind, 0, "", to_sockaddr(target)),)
-
-
-def resolve(
-    host: str, port: int, kind: int, family: int = 0, flags: int = 0, doing: str = "resolving"
-) -> list[AddrInfo]:
-    """``getaddrinfo`` through gevent's resolver: the one place greensock resolves a name,
-    for connect, bind and datagrams alike.
-
-    Raises ``socket.gaierror`` when *host* does not resolve, its message naming *host* and
-    *port* and what was being done (*doing*: ``"connecting to"``, ``"binding"``...). A name
-    the IDNA codec refuses (a label over 63 characters, an empty label) is one: it raises
-    ``socket.gaierror`` too, never ``UnicodeError``.
-    """
-    try:
-        # Encoded here as getaddrinfo would encode it: given to gevent's resolver, a name
-        # the codec refuses fails in a worker thread, which logs a traceback to stderr
-        # before the UnicodeError reaches us.
-        host.encode("idna")
-    except UnicodeError as exc:
-        # EAI_NONAME, "Name or service not known": what the C library's getaddrinfo itself
-        # answers for such a name when given its bytes (b"a" * 64 + b".invalid"); the code a
-        # caller already handles for any name that does not resolve.
-        reason = exc.__cause__ or exc
-        refused = stdsocket.gaierror(
-            stdsocket.EAI_NONAME, f"Name or service not known: not a valid host name ({reason})"
-        )
-        raise naming_target(refused, doing, InetSocketAddress(host, port)) from None
-    try:
-        return list(gsocket.getaddrinfo(host, port, family, kind, 0, flags))
-    except stdsocket.gaierror as exc:
-        naming_target(exc, doing, InetSocketAddress(host, port))
         raise
