@@ -41,10 +41,10 @@ from greensock import (
     UnixSocketAddress,
     aSocket,
 )
-from greensock.dialing import STAGGER, connect_first, interleave_families
-from greensock.resolve import resolve
-from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWriterJob
 from greensock._gevent import WAIT_FIRST_RUN
+from greensock.dialing import STAGGER, connect_first, interleave_families
+from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWriterJob
+from greensock.resolve import resolve
 from greensock.stream import LINGER_TIMEOUT
 from greensock.tcp import ServerSocket, TcpSocket
 

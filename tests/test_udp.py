@@ -38,6 +38,7 @@ from greensock import (
     UnixSocketAddress,
     aSocket,
 )
+from greensock._gevent import WAIT_FIRST_RUN
 from greensock.datagram import MAX_DATAGRAM_SIZE, Datagram
 from greensock.interfaces import (
     IBoundDatagramSocket,
@@ -48,7 +49,6 @@ from greensock.interfaces import (
     IDatagramSendChannel,
     IJob,
 )
-from greensock._gevent import WAIT_FIRST_RUN
 from greensock.udp import MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD
 
 pytestmark = pytest.mark.timeout(20)
