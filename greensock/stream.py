@@ -13,12 +13,12 @@ the connection.
 
 from __future__ import annotations
 
+import enum
 import logging
 import socket as stdsocket
 from typing import Any
 
 import gevent
-from zope.interface import implementer
 
 from ._gevent import WAIT_FIRST_RUN, NoProgress, unread_bytes
 from .addresses import SocketAddress, from_sockaddr
@@ -30,146 +30,39 @@ from .errors import (
     SocketTimeoutException,
     closed_by_another_greenlet,
 )
-from .interfaces import IByteReadChannel, IByteWriteChannel
 from .jobs import Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
-from .reading import READ_STATE, ByteReadOperations
-from .writing import WRITE_STATE, ByteWriteOperations
+from .socketchannels import SocketReadChannel, SocketWriteChannel
+from .transport import WriteEnd
 
 __all__ = [
     "LINGER_TIMEOUT",
-    "WRITE_CAPACITY",
-    "SocketReadChannel",
-    "SocketWriteChannel",
+    "SocketState",
     "StreamSocket",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Unflushed bytes a socket write channel holds before it flushes by itself (SPEC section 6).
-WRITE_CAPACITY = 65536
-
 #: Receives close() makes, at most, to drop unread bytes before closing the descriptor
 #: (see StreamSocket._discardUnread): up to this many scratch buffers' worth.
 DISCARD_RECEIVES = 16
 
+class SocketState(enum.Enum):
+    """Where a stream socket is in its life; see :meth:`StreamSocket._beginClosing`."""
+
+    OPEN = "open"
+    #: close() began, or the connection failed: the channels are closed; the last bytes may
+    #: still be on their way out.
+    CLOSING = "closing"
+    #: The descriptor is released (or handed over to TLS); ``socketContext`` is complete.
+    CLOSED = "closed"
+
+
+OPEN, CLOSING, CLOSED = SocketState.OPEN, SocketState.CLOSING, SocketState.CLOSED
+
 #: Seconds close() keeps sending already-written bytes to a peer that does not read, unless
 #: the socket's own ``lingerTimeout`` says otherwise.
 LINGER_TIMEOUT = 60.0
-
-
-@implementer(IByteReadChannel)
-class SocketReadChannel(ByteReadOperations):
-    """The read channel of a stream socket: bytes come from the kernel on the reader's greenlet."""
-
-    __slots__ = ("_cause", *READ_STATE, "_owner")
-
-    # Set by the socket's opener right after making the channel: an __init__ of this class
-    # to take it would cost a call more per channel, four per connection.
-    _owner: StreamSocket
-
-    def __repr__(self) -> str:
-        return f"<SocketReadChannel of {self._owner!r} unread={len(self._buf)}>"
-
-    @property
-    def isClosedForWrite(self) -> bool:
-        """True once the peer's side of the stream has ended (or the channel failed)."""
-        return self._eof or self._cause is not None
-
-    def _fill(self, need: int) -> bool:
-        scratch = self._owner._scratch
-        count = self._owner._receive(scratch, self)
-        if not count:
-            return False
-        self._buf += scratch[:count]
-        return True
-
-    def _readInto(self, view: memoryview) -> int:
-        if not self._enterSource():
-            return -1
-        try:
-            count = self._owner._receive(view, self)
-        finally:
-            self._readBusy = False
-        if not count:
-            self._eof = True
-            return -1
-        self.totalBytesRead += count
-        return count
-
-    def _abort(self, cause: BaseException) -> None:
-        self._cause = cause
-        self._buf.clear()
-        self._owner._wakeBlocked(reading=True)
-
-
-@implementer(IByteWriteChannel)
-class SocketWriteChannel(ByteWriteOperations):
-    """The write channel of a stream socket: ``flush`` returns once the kernel took every byte."""
-
-    __slots__ = ("_cause", *WRITE_STATE, "_owner")
-
-    # Set by the socket's opener, as the read channel's.
-    _owner: StreamSocket
-
-    def __repr__(self) -> str:
-        return f"<SocketWriteChannel of {self._owner!r} unflushed={len(self._pending)}>"
-
-    def _room(self) -> int:
-        return WRITE_CAPACITY - len(self._pending)
-
-    def _handOn(self) -> None:
-        pending = self._pending
-        send = self._owner._send
-        while pending:
-            # The bytearray itself, not a view: it is exported only during the system call.
-            count = send(pending, self)
-            del pending[:count]
-            self.totalBytesWritten += count
-        owner = self._owner
-        if owner._holdsOutput:
-            owner._sendBuffered(self)
-
-    def _waitForRoom(self) -> None:
-        self._handOn()
-
-    def _handOnDirectly(self, view: memoryview) -> None:
-        send = self._owner._send
-        done, total = 0, len(view)
-        while done < total:
-            count = send(view[done:] if done else view, self)
-            done += count
-            self.totalBytesWritten += count
-        owner = self._owner
-        if owner._holdsOutput:
-            owner._sendBuffered(self)
-
-    def _takePending(self) -> bytes:
-        """Remove and return the unflushed bytes (rebinding: a blocked flush may view them)."""
-        if not self._pending:
-            return b""
-        data = bytes(self._pending)
-        self._pending = bytearray()
-        return data
-
-    def close(self, cause: BaseException | None = None) -> bool:
-        """Without *cause*: send what is pending (in the background if the kernel cannot take
-        it at once), then half-close; the peer sees end of stream and this side keeps reading.
-        With *cause*: drop pending bytes and fail the channel at once. False if already closed.
-        """
-        if self.isClosedForWrite:
-            return False
-        if cause is not None:
-            self._cause = cause
-            self._pending = bytearray()
-            self._owner._wakeBlocked(writing=True)
-            return True
-        self._writeClosed = True
-        if self._writeBusy:
-            # A flush blocked in another greenlet: its bytes go out with the last ones, once.
-            self._owner._wakeBlocked(writing=True)
-        self._owner._finishOutput(self._takePending(), closeSocket=False)
-        return True
 
 
 class StreamSocket(SocketLifecycle):
@@ -183,13 +76,10 @@ class StreamSocket(SocketLifecycle):
     # Fields inline in the object, no per-instance dict: 10,000 connections touch fewer
     # cache lines and hold less memory.
     __slots__ = (
-        "_closeAfterDrain",
         "_closeCause",
-        "_closing",
         "_context",
         "_drainer",
         "_expectAnswer",
-        "_fdClosed",
         "_hostname",
         "_lateAnswers",
         "_localAddress",
@@ -199,6 +89,7 @@ class StreamSocket(SocketLifecycle):
         "_scratch",
         "_selector",
         "_sock",
+        "_state",
         "_writeOpened",
         "_writePump",
         "_writer",
@@ -233,9 +124,7 @@ class StreamSocket(SocketLifecycle):
         self._writer: SocketWriteChannel | None = None
         self._readOpened = False
         self._writeOpened = False
-        self._closing = False
-        self._fdClosed = False
-        self._closeAfterDrain = False
+        self._state = OPEN
         self._drainer: gevent.Greenlet | None = None
         #: The attachForWriting pump: closing the socket stops it (its channel's writer must
         #: not be left blocked on a channel nobody reads any more).
@@ -252,7 +141,7 @@ class StreamSocket(SocketLifecycle):
         socket closed, it raises ClosedChannelException.
         """
         if self._localAddress is None:
-            if self._fdClosed:
+            if self._state is CLOSED:
                 raise ClosedChannelException("the socket is closed; its local address is gone")
             self._localAddress = from_sockaddr(self._sock.family, self._sock.getsockname())
         return self._localAddress
@@ -262,18 +151,17 @@ class StreamSocket(SocketLifecycle):
         """The job that completes when this socket is closed (cancelling it closes the socket)."""
         if self._context is None:
             self._context = Job(onCancel=lambda cause: self.close())
-            if self._fdClosed:
+            if self._state is CLOSED:
                 self._context._complete(self._closeCause)
         return self._context
 
     def __repr__(self) -> str:
-        state = "closed" if self.isClosed else "closing" if self._closing else "open"
         local = (
             self._localAddress
-            if self._localAddress is not None or self._fdClosed
+            if self._localAddress is not None or self._state is CLOSED
             else (self.localAddress)
         )
-        return f"<{type(self).__name__} {local} -> {self.remoteAddress} {state}>"
+        return f"<{type(self).__name__} {local} -> {self.remoteAddress} {self._state.value}>"
 
     # -- transfers: the one place OS errors are translated ---------------------------------
 
@@ -365,22 +253,22 @@ class StreamSocket(SocketLifecycle):
         began, every transfer is "closed locally", whatever the kernel said: a reset the
         close itself provoked is no failure to report (SPEC section 5).
         """
-        cause: BaseException | None = channel._cause
+        cause: BaseException | None = channel.closedCause
         if cause is not None:
             return cause.with_traceback(None)
-        if self._closing or (not reading and channel._writeClosed):
+        if self._state is not OPEN or (not reading and channel.isClosedForWrite):
             if reading:
                 return ClosedReadChannelException("the socket was closed")
             return ClosedWriteChannelException("the write channel was closed")
         return None
 
     #: Whether a transport layer holds bytes a send reported taken (TLS ciphertext), which
-    #: :meth:`_sendBuffered` puts on the wire: asked first, so a plain socket's flush makes
+    #: :meth:`_sendHeld` puts on the wire: asked first, so a plain socket's flush makes
     #: no call for nothing. Such a layer also has last words to send at every close
     #: (TLS's close_notify), through :meth:`_finishOutput`.
     _holdsOutput = False
 
-    def _sendBuffered(self, channel: SocketWriteChannel) -> None:
+    def _sendHeld(self, channel: WriteEnd) -> None:
         """Put bytes a transport layer still holds on the wire (TLS ciphertext); none here."""
 
     def _kernelFailed(self, exc: OSError, reading: bool, channel: Any) -> BaseException:
@@ -402,63 +290,75 @@ class StreamSocket(SocketLifecycle):
 
     def _fail(self, failure: BaseException) -> None:
         """The connection is dead: fail both channels with *failure* and release everything."""
-        if self._fdClosed:
+        if self._state is CLOSED:
             return
+        self._beginClosing()
         for channel in (self._reader, self._writer):
-            if channel is not None and channel._cause is None:
-                channel._cause = failure
-        if self._reader is not None:
-            self._reader._buf.clear()
-        if self._writer is not None:
-            self._writer._pending = bytearray()
-        self._closing = True
+            if channel is not None:
+                channel._failedBy(failure)
         if self._writePump is not None:
             self._writePump.cancel(failure)
         self._release(failure)
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    # The lifecycle is one state, OPEN -> CLOSING -> CLOSED, moved on by _beginClosing and
+    # _finished only. CLOSING: close() began (or the connection failed); the channels are
+    # closed, and the last bytes may still be draining in the background. CLOSED: the
+    # descriptor is released (or handed over to TLS), socketContext is complete.
+
+    def _beginClosing(self) -> bool:
+        """OPEN -> CLOSING; False (and no change) if the socket was no longer open."""
+        if self._state is not OPEN:
+            return False
+        self._state = CLOSING
+        return True
+
+    def _finished(self, cause: BaseException | None) -> None:
+        """-> CLOSED: this object is done with its descriptor; record why, complete the
+        context."""
+        self._state = CLOSED
+        self._closeCause = cause
+        # The channels point back at this socket: dropping this side of each cycle lets
+        # reference counting free a closed connection at once. Left to the cyclic collector,
+        # churning connections cost more time in it than anything else of their own.
+        self._reader = self._writer = None
+        self._writePump = None
+        self._selector._unregister(self)
+        if self._context is not None:
+            self._context._complete(cause)
+
     def _checkOpen(self) -> None:
-        # The channel openers test _closing before calling this: once per connect each, the
-        # call would cost more than the test.
-        if self._closing:
+        if self._state is not OPEN:
             raise ClosedChannelException("the socket is closed")
 
     @property
     def isClosed(self) -> bool:
         """True once the socket is fully closed: bytes sent, descriptor released."""
-        return self._fdClosed
+        return self._state is CLOSED
 
     def close(self) -> None:
         """Close without blocking for long; see SPEC section 5. Closing twice is harmless."""
-        if self._closing:
+        if not self._beginClosing():
             return
-        self._closing = True
-        if self._reader is not None and self._reader._cause is None:
-            self._reader._cause = ClosedReadChannelException("the socket was closed")
-            self._reader._buf.clear()
-        pending = b""
-        if self._writer is not None:
-            self._writer._writeClosed = True
-            if self._writer._pending:
-                pending = self._writer._takePending()
+        reader, writer = self._reader, self._writer
+        if reader is not None:
+            reader._failedBy(ClosedReadChannelException("the socket was closed"))
+        last = writer._end() if writer is not None else b""
         if self._writePump is not None:
-            pending += self._stopWritePump()
+            last += self._stopWritePump()
         # Wake whoever is blocked on a channel; a drain greenlet from an earlier half-close is
         # the one waiting to write: let it finish.
-        reader, writer = self._reader, self._writer
-        reading = reader is not None and reader._readBusy
-        writing = writer is not None and writer._writeBusy and self._drainer is None
+        reading = reader is not None and reader._blocked
+        writing = writer is not None and writer._blocked and self._drainer is None
         if reading or writing:
             self._wakeBlocked(reading, writing)
-        if self._resetOnClose or (
-            not pending and self._drainer is None and not self._holdsOutput
-        ):
+        if self._resetOnClose or (not last and self._drainer is None and not self._holdsOutput):
             # Nothing left to send: closing the descriptor sends FIN, or RST when the user
             # asked for an abortive close (no last bytes then).
             self._release(None)
             return
-        self._finishOutput(pending, closeSocket=True)
+        self._finishOutput(last)
 
     def _stopWritePump(self) -> bytes:
         """Stop the attachForWriting pump; return what its channel held, still to be sent.
@@ -481,10 +381,9 @@ class StreamSocket(SocketLifecycle):
         job.cancel(ClosedWriteChannelException("the socket was closed"))
         return rest
 
-    def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
-        """Send *data*, then half-close (or close): at once, or from a drain greenlet."""
-        if closeSocket:
-            self._closeAfterDrain = True
+    def _finishOutput(self, data: bytes) -> None:
+        """Send *data*, then half-close (or close, once closing): at once, or from a drain
+        greenlet."""
         if self._drainer is not None:
             return
         sent = 0
@@ -523,29 +422,29 @@ class StreamSocket(SocketLifecycle):
 
     def _outputDone(self, error: BaseException | None) -> None:
         # A half-close sends FIN now; a full close sends it when the descriptor is closed.
-        if error is None and not self._fdClosed and not self._closeAfterDrain:
+        if error is None and self._state is OPEN:
             try:
                 self._sock.shutdown(stdsocket.SHUT_WR)
             except OSError:
                 pass  # the peer is gone already: closing below says the rest
-        if self._closeAfterDrain:
+        if self._state is CLOSING:
             self._release(error)
 
     def _detach(self) -> Any:
         """Hand the kernel socket over to a new owner (TLS); this object is closed without it."""
         moved = ClosedChannelException("the socket was handed over to TLS")
         for channel in (self._reader, self._writer):
-            if channel is not None and channel._cause is None:
-                channel._cause = moved
-        self._closing = True
+            if channel is not None:
+                channel._failedBy(moved)
+        self._beginClosing()
         self._finished(None)
         return self._sock
 
     def _release(self, cause: BaseException | None) -> None:
-        if self._fdClosed:
+        if self._state is CLOSED:
             return
         reader = self._reader
-        sawEnd = reader is not None and reader._eof
+        sawEnd = reader is not None and reader._sawEnd
         self._finished(cause)
         if not (sawEnd or self._resetOnClose):
             self._discardUnread()
@@ -572,24 +471,11 @@ class StreamSocket(SocketLifecycle):
             except OSError:
                 return  # nothing more waits (EAGAIN), or the connection is gone already
 
-    def _finished(self, cause: BaseException | None) -> None:
-        """This object is done with its descriptor: record why and complete the context."""
-        self._fdClosed = True
-        self._closeCause = cause
-        # The channels point back at this socket: dropping this side of each cycle lets
-        # reference counting free a closed connection at once. Left to the cyclic collector,
-        # churning connections cost more time in it than anything else of their own.
-        self._reader = self._writer = None
-        self._writePump = None
-        self._selector._unregister(self)
-        if self._context is not None:
-            self._context._complete(cause)
-
     # -- channels ------------------------------------------------------------------------
 
     def openReadChannel(self) -> SocketReadChannel:
         """The channel of incoming bytes; once per socket (RuntimeError the second time)."""
-        if self._closing:
+        if self._state is not OPEN:
             self._checkOpen()
         if self._readOpened:
             raise RuntimeError("the read side of this socket is already open (once per socket)")
@@ -600,7 +486,7 @@ class StreamSocket(SocketLifecycle):
 
     def openWriteChannel(self, autoFlush: bool = False) -> SocketWriteChannel:
         """The channel of outgoing bytes; once per socket (RuntimeError the second time)."""
-        if self._closing:
+        if self._state is not OPEN:
             self._checkOpen()
         if self._writeOpened:
             raise RuntimeError("the write side of this socket is already open (once per socket)")

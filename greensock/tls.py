@@ -16,8 +16,9 @@ from zope.interface import implementer
 
 from .errors import SocketTimeoutException
 from .interfaces import ISocket
-from .stream import SocketReadChannel, SocketWriteChannel, StreamSocket
+from .stream import StreamSocket
 from .timeouts import checked_timeout
+from .transport import ReadEnd, WriteEnd
 
 __all__ = ["TlsSocket", "TlsUpgrade", "start_tls"]
 
@@ -92,7 +93,7 @@ class TlsSocket(TlsUpgrade, StreamSocket):
         """The ``ssl.SSLObject``: peer certificate, ALPN protocol, TLS version..."""
         return self._tls
 
-    def _receive(self, view: memoryview, channel: SocketReadChannel) -> int:
+    def _receive(self, view: memoryview, channel: ReadEnd) -> int:
         while True:
             try:
                 return int(self._tls.read(len(view), view))
@@ -104,26 +105,26 @@ class TlsSocket(TlsUpgrade, StreamSocket):
                 raise self._kernelFailed(exc, True, channel) from None
             _pull(super()._receive, self._scratch, self._incoming, channel)
 
-    def _send(self, view: memoryview, channel: SocketWriteChannel) -> int:
+    def _send(self, view: memoryview, channel: WriteEnd) -> int:
         if self._cipher:
             _push(super()._send, self._cipher, channel)
         try:
             count = int(self._tls.write(view[:_RECORD]))
         except ssl.SSLError as exc:
             raise self._kernelFailed(exc, False, channel) from None
-        # Reported as taken now; _sendBuffered puts it on the wire before the flush returns.
+        # Reported as taken now; _sendHeld puts it on the wire before the flush returns.
         self._cipher += self._outgoing.read()
         return count
 
     _holdsOutput = True
 
-    def _sendBuffered(self, channel: SocketWriteChannel) -> None:
+    def _sendHeld(self, channel: WriteEnd) -> None:
         self._cipher += self._outgoing.read()
         _push(super()._send, self._cipher, channel)
 
-    def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
+    def _finishOutput(self, data: bytes) -> None:
         # Encrypt what is left, then close_notify (once); the plain socket sends the ciphertext.
-        if not self._fdClosed and not self._notified:
+        if not self.isClosed and not self._notified:
             self._notified = True
             try:
                 if data:
@@ -135,7 +136,7 @@ class TlsSocket(TlsUpgrade, StreamSocket):
         # still be viewing it (BufferError). That flush wakes closed; its bytes go out here.
         rest = bytes(self._cipher) + self._outgoing.read()
         self._cipher = bytearray()
-        super()._finishOutput(rest, closeSocket)
+        super()._finishOutput(rest)
 
 
 def _pull(receive: Any, scratch: memoryview, incoming: ssl.MemoryBIO, channel: Any) -> bool:
@@ -164,8 +165,8 @@ class _Handshake:
     and the socket stays usable as it was.
     """
 
-    _cause: BaseException | None = None
-    _writeClosed = False
+    closedCause: BaseException | None = None
+    isClosedForWrite = False
 
     def __init__(
         self,

@@ -53,9 +53,8 @@ from .interfaces import (
 from .jobs import CompletionHandler, Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
 from .options import UDPSocketOptions, apply_options
-from .reading import ByteReadOperations
 from .resolve import datagram_sockaddr, same_endpoint
-from .stream import SocketReadChannel, SocketWriteChannel
+from .socketchannels import DatagramReadChannel, DatagramWriteChannel
 from .timeouts import checked_timeout
 
 __all__ = [
@@ -83,63 +82,6 @@ MAX_IPV6_PAYLOAD = 65527
 #: costs a dict lookup instead of parsing and validating an address per datagram. Cleared
 #: when full: a server talking to many peers pays the parsing, and its memory stays bounded.
 ADDRESS_CACHE_SIZE = 256
-
-
-# -- the byte-stream view -------------------------------------------------------------------
-
-
-class DatagramReadChannel(SocketReadChannel):
-    """Received payloads as one byte stream: each appended whole, in arrival order.
-
-    There is no end of stream: a read blocks until a datagram comes, and closing the socket
-    fails it with ClosedReadChannelException.
-    """
-
-    __slots__ = ()
-
-    _owner: DatagramSocket  # type: ignore[assignment]
-
-    # The stream channel receives straight into the caller's memory; a datagram longer than
-    # that memory would be cut and its rest lost. Receive whole datagrams instead, and keep
-    # whatever the read leaves for the next one.
-    _readInto = ByteReadOperations._readInto
-
-    def _fill(self, need: int) -> bool:
-        owner = self._owner
-        while True:
-            packet = owner._receive(self)._packet
-            # An empty datagram adds nothing to the stream, and is not its end.
-            if packet:
-                self._buf += packet
-                return True
-
-
-class DatagramWriteChannel(SocketWriteChannel):
-    """Outgoing bytes as datagrams: each flush sends the pending bytes as one datagram.
-
-    It holds at most the largest payload of the peer's family (65507 bytes over IPv4, 65527
-    over IPv6), so that flushing by itself when full still sends one datagram. Closing it
-    normally sends what is pending; the socket keeps receiving.
-    """
-
-    __slots__ = ()
-
-    _owner: DatagramSocket  # type: ignore[assignment]
-
-    def _room(self) -> int:
-        return self._owner._maxPayload - len(self._pending)
-
-    def _handOn(self) -> None:
-        pending = self._pending
-        # The bytearray itself: exported only during the system call, never while waiting.
-        self._owner._transmit(pending, None, self)
-        # Only now: a send that failed or was interrupted keeps the bytes for the next flush.
-        self.totalBytesWritten += len(pending)
-        pending.clear()
-
-    # A flush is one datagram: the bytes must gather in _pending first. (The base class's
-    # attribute is optional; the stream channel's method narrowed it for mypy.)
-    _handOnDirectly = None  # type: ignore[assignment]
 
 
 # -- incoming and outgoing ------------------------------------------------------------------
@@ -312,9 +254,9 @@ class DatagramSocket(SocketLifecycle):
         if self._closed:
             raise ClosedReceiveChannelException("the socket is closed")
         if timeout is None:
-            return self._receive(self)
+            return self._receiveDatagram(self)
         with gevent.Timeout(timeout, SocketTimeoutException(f"no datagram within {timeout} s")):
-            return self._receive(self)
+            return self._receiveDatagram(self)
 
     def send(self, datagram: Datagram) -> None:
         """Send *datagram* to its address; block until the kernel takes it.
@@ -354,7 +296,7 @@ class DatagramSocket(SocketLifecycle):
 
     # -- transfers: the one place OS errors are translated ---------------------------------
 
-    def _receive(self, who: Any) -> Datagram:
+    def _receiveDatagram(self, who: Any) -> Datagram:
         """The next datagram, for *who*: the socket (datagram API) or its read channel."""
         if self._receiver is not None:
             raise ConcurrentIOException(
@@ -434,7 +376,7 @@ class DatagramSocket(SocketLifecycle):
     def _closedFor(self, who: Any, sending: bool) -> BaseException | None:
         """What *who* raises once the socket was closed or its channel cancelled; None while
         it is open."""
-        cause: BaseException | None = None if who is self else who._cause
+        cause: BaseException | None = None if who is self else who.closedCause
         if cause is not None:
             return cause.with_traceback(None)
         return self._closedError(who, sending) if self._closed else None
@@ -486,7 +428,7 @@ class DatagramSocket(SocketLifecycle):
             writing and self._writer is not None and self._sender is self._writer,
         )
 
-    def _finishOutput(self, data: bytes, closeSocket: bool) -> None:
+    def _finishOutput(self, data: bytes) -> None:
         """The write channel ended: send its last bytes as one datagram, without blocking.
 
         A datagram the kernel cannot take at once is dropped (and logged), as the network
@@ -497,8 +439,6 @@ class DatagramSocket(SocketLifecycle):
                 self._sock.raw.send(data)
             except OSError as exc:
                 log.debug("%r: dropped the last %d bytes written: %s", self, len(data), exc)
-        if closeSocket:
-            self.close()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -522,12 +462,10 @@ class DatagramSocket(SocketLifecycle):
             return False
         self._closed = True
         reader, writer = self._reader, self._writer
-        if reader is not None and reader._cause is None:
-            reader._cause = ClosedReadChannelException("the socket was closed")
-            reader._buf.clear()
+        if reader is not None:
+            reader._failedBy(ClosedReadChannelException("the socket was closed"))
         if writer is not None and not writer.isClosedForWrite:
-            writer._writeClosed = True
-            self._finishOutput(writer._takePending(), closeSocket=False)
+            self._finishOutput(writer._end())
         # gevent throws cancel_wait_ex into greenlets blocked on it; _failure says "closed".
         self._sock.close()
         # The channels point back at this socket: without them it is freed by reference

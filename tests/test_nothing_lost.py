@@ -20,7 +20,7 @@ import pytest
 from conftest import PIPE_KINDS, Pipe, settle
 
 from greensock import ByteChannel
-from greensock.stream import WRITE_CAPACITY
+from greensock.socketchannels import WRITE_CAPACITY
 
 pytestmark = pytest.mark.timeout(30)
 

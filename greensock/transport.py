@@ -1,0 +1,120 @@
+"""The contract between a socket's byte channels and the transport under them.
+
+It runs one way each, and is declared here so that both sides can be read apart:
+
+- a channel calls its transport (:class:`StreamTransport` or :class:`DatagramTransport`)
+  to move bytes, to wake the greenlet blocked on it when it is cancelled, and to end its
+  output;
+- a transport tells a channel what happened to the connection only through the channel's
+  declared methods (:class:`ReadEnd`, :class:`WriteEnd`), as asyncio's transports call a
+  protocol's ``feed_data``/``feed_eof``; it never writes a channel's fields.
+
+Implementations: :class:`~greensock.stream.StreamSocket` (TCP and Unix streams),
+:class:`~greensock.tls.TlsSocket` (TLS over a stream), and
+:class:`~greensock.udp.DatagramSocket` (UDP seen as a byte stream). The in-memory
+:class:`~greensock.memory.ByteChannel` is both ends at once and needs no transport.
+
+Every transfer raises what the transport's one error path decides (SPEC principle 3): an
+error the kernel reports on an open socket fails the connection; a close or cancel on this
+side is "closed locally"; anything thrown into a blocked transfer (``gevent.Timeout``,
+``Greenlet.kill``) passes through unchanged and leaves the channel as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+__all__ = ["DatagramTransport", "ReadEnd", "StreamTransport", "Transport", "WriteEnd"]
+
+
+class ReadEnd(Protocol):
+    """What a transport may ask of, and tell, a read channel."""
+
+    @property
+    def closedCause(self) -> BaseException | None:
+        """The failure the channel was closed with (None while open)."""
+
+    @property
+    def _blocked(self) -> bool:
+        """True while a greenlet is blocked reading the channel."""
+
+    @property
+    def _sawEnd(self) -> bool:
+        """True once the peer's end of stream was read."""
+
+    def _failedBy(self, cause: BaseException) -> None:
+        """The connection failed or closed under the channel: unread bytes are dropped and
+        every later read raises *cause*. Does not wake a blocked reader (the transport does);
+        a channel that failed already keeps its first cause."""
+
+
+class WriteEnd(Protocol):
+    """What a transport may ask of, and tell, a write channel."""
+
+    @property
+    def closedCause(self) -> BaseException | None:
+        """The failure the channel was closed with (None while open)."""
+
+    @property
+    def isClosedForWrite(self) -> bool:
+        """True once closed, normally or with a cause."""
+
+    @property
+    def _blocked(self) -> bool:
+        """True while a greenlet is blocked writing or flushing the channel."""
+
+    def _failedBy(self, cause: BaseException) -> None:
+        """As :meth:`ReadEnd._failedBy`: unsent bytes are dropped, writes raise *cause*."""
+
+    def _end(self) -> bytes:
+        """No more writes (they raise ClosedWriteChannelException): return the bytes written
+        and not yet handed on, for the transport to send last."""
+
+
+class Transport(Protocol):
+    """What every socket under byte channels provides."""
+
+    def _wakeBlocked(self, reading: bool = False, writing: bool = False) -> None:
+        """Wake the greenlet blocked reading (*reading*) or writing (*writing*) this
+        transport's channel, if any: a channel calls it when it is cancelled."""
+
+    def _finishOutput(self, data: bytes) -> None:
+        """The write channel ended normally: send *data*, its last bytes, then end the
+        output (half-close; or close the socket, when it is closing); never blocks."""
+
+
+class StreamTransport(Transport, Protocol):
+    """A byte-stream transport: what :class:`~greensock.socketchannels.SocketReadChannel`
+    and :class:`~greensock.socketchannels.SocketWriteChannel` use."""
+
+    #: A receive buffer shared by every socket of the thread: filled and copied out with
+    #: no greenlet switch in between, so an idle connection holds none of its own.
+    _scratch: memoryview
+    #: Whether the transport holds bytes a send reported taken (TLS ciphertext), to be put
+    #: on the wire by :meth:`_sendHeld` before a flush returns.
+    _holdsOutput: bool
+
+    def _receive(self, view: Any, channel: ReadEnd) -> int:
+        """Receive at least one byte into *view* for *channel*, blocking only the calling
+        greenlet; 0 at end of stream."""
+
+    def _send(self, view: Any, channel: WriteEnd) -> int:
+        """Send some of *view* for *channel*, blocking only the calling greenlet; how many
+        bytes the transport took."""
+
+    def _sendHeld(self, channel: WriteEnd) -> None:
+        """Put on the wire what the transport holds (see :attr:`_holdsOutput`)."""
+
+
+class DatagramTransport(Transport, Protocol):
+    """A datagram transport: what the datagram socket's byte channels use."""
+
+    #: The largest payload one datagram may carry to the peer.
+    _maxPayload: int
+
+    def _receiveDatagram(self, channel: ReadEnd) -> Any:
+        """Block for the next datagram (a :class:`~greensock.datagram.Datagram`)."""
+
+    def _transmit(self, data: Any, sockaddr: Any, channel: WriteEnd) -> None:
+        """Send *data* as one datagram to the connected peer (*sockaddr* None), blocking
+        until the kernel takes it."""
