@@ -1,11 +1,19 @@
-"""Argument checking shared by the channel operations: byte views, sizes, byte orders."""
+"""The arguments of the channel operations: byte views, sizes, byte orders, delimiters, and
+the protocols their out-parameters follow."""
 
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["byte_view", "check_size", "number_format"]
+__all__ = [
+    "ByteWriteTarget",
+    "TextSink",
+    "byte_view",
+    "check_delimiter",
+    "check_size",
+    "number_format",
+]
 
 _ORDERS = {"big": ">", "little": "<"}
 _FORMATS: dict[tuple[str, str], struct.Struct] = {
@@ -67,3 +75,39 @@ def number_format(code: str, byteOrder: str) -> struct.Struct:
         return _FORMATS[(byteOrder, code)]
     except (KeyError, TypeError):
         raise ValueError(f'byteOrder must be "big" or "little", got {byteOrder!r}') from None
+
+
+def check_delimiter(delimiter: Any) -> bytes:
+    if not isinstance(delimiter, (bytes, bytearray, memoryview)):
+        raise TypeError(f"delimiter must be bytes, got {type(delimiter).__name__}")
+    data = bytes(delimiter)
+    if not data:
+        raise ValueError("delimiter must not be empty")
+    return data
+
+
+class TextSink(Protocol):
+    """Anything with ``write(str)``, such as ``io.StringIO`` or a list's wrapper."""
+
+    def write(self, text: str, /) -> Any:
+        """Append *text*."""
+
+
+class ByteWriteTarget(Protocol):
+    """The part of a write channel that :meth:`ByteReadOperations.copyTo` uses."""
+
+    @property
+    def availableForWrite(self) -> int:
+        """Bytes that can be placed now without blocking."""
+
+    def awaitFreeSpace(self) -> None:
+        """Block while no byte can be placed."""
+
+    def writeFully(self, src: Any, offset: int = 0, length: int | None = None) -> None:
+        """Place every byte of *src*."""
+
+    def flush(self) -> None:
+        """Hand the placed bytes on."""
+
+    def close(self, cause: BaseException | None = None) -> bool:
+        """Close, normally or with *cause*."""

@@ -18,6 +18,7 @@ from .options import (
 )
 from .selector import SelectorManager, default_selector
 from .tcp import ServerSocket, TcpSocket, tcp_bind, tcp_connect
+from .udp import udp_bind, udp_connect
 
 __all__ = ["SocketBuilder", "TcpSocketBuilder", "UDPSocketBuilder", "aSocket"]
 
@@ -168,8 +169,6 @@ class UDPSocketBuilder(_Configurable):
         self, hostOrAddress: Any = "0.0.0.0", port: int = 0, *, configure: Configure = None
     ) -> Any:
         """Bind a datagram socket (the wildcard address on an ephemeral port by default)."""
-        from .udp import udp_bind
-
         self.selector._checkUsable()
         options = self._optionsFor(UDPSocketOptions, configure)
         return udp_bind(self.selector, hostOrAddress, port, options)
@@ -178,8 +177,6 @@ class UDPSocketBuilder(_Configurable):
         self, remoteAddress: Any, localAddress: Any = None, *, configure: Configure = None
     ) -> Any:
         """A datagram socket that exchanges datagrams with *remoteAddress* only."""
-        from .udp import udp_connect
-
         self.selector._checkUsable()
         options = self._optionsFor(UDPSocketOptions, configure)
         return udp_connect(self.selector, remoteAddress, localAddress, options)

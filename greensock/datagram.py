@@ -1,13 +1,19 @@
-"""``Datagram``: one UDP packet and the address it goes to or came from (SPEC section 8)."""
+"""``Datagram``, one UDP packet and its address, and the channels of datagrams a datagram
+socket offers as ``incoming`` and ``outgoing`` (SPEC section 8)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
+
+from zope.interface import implementer
 
 from .addresses import InetSocketAddress, SocketAddress
+from .errors import ClosedReceiveChannelException
+from .interfaces import IDatagramReceiveChannel, IDatagramSendChannel
+from .jobs import CompletionHandler
 
-__all__ = ["MAX_DATAGRAM_SIZE", "Datagram"]
+__all__ = ["MAX_DATAGRAM_SIZE", "Datagram", "DatagramReceiveChannel", "DatagramSendChannel"]
 
 #: The largest packet a ``Datagram`` holds: the 16-bit length of UDP. The kernel refuses less
 #: than that on the wire (65507 bytes over IPv4, 65527 over IPv6); ``send`` says so.
@@ -88,3 +94,90 @@ class Datagram:
 
     def __reduce__(self) -> tuple[type[Datagram], tuple[bytes, SocketAddress]]:
         return (Datagram, (self._packet, self._address))
+
+
+class DatagramEndpoint(Protocol):
+    """What ``incoming`` and ``outgoing`` use of their datagram socket."""
+
+    @property
+    def isClosed(self) -> bool:
+        """True once the socket is closed."""
+
+    def receive(self, timeout: float | None = None) -> Datagram:
+        """Block for the next datagram."""
+
+    def send(self, datagram: Datagram) -> None:
+        """Send *datagram*."""
+
+    def _close(self, cause: BaseException | None) -> bool:
+        """Close the socket, its close handler getting *cause*; False if already closed."""
+
+    def _invokeOnClose(self, handler: CompletionHandler) -> None:
+        """Register the one close handler."""
+
+
+@implementer(IDatagramReceiveChannel)
+class DatagramReceiveChannel:
+    """A datagram socket's ``incoming``: ``receive``, and iteration until the socket closes."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: DatagramEndpoint) -> None:
+        self._socket = socket
+
+    def __repr__(self) -> str:
+        return f"<incoming of {self._socket!r}>"
+
+    @property
+    def isClosedForReceive(self) -> bool:
+        """True once the socket is closed: :meth:`receive` would raise."""
+        return self._socket.isClosed
+
+    def receive(self, timeout: float | None = None) -> Datagram:
+        """The socket's :meth:`DatagramSocket.receive`."""
+        return self._socket.receive(timeout)
+
+    def __iter__(self) -> Iterator[Datagram]:
+        """Yield received datagrams until the socket is closed (from any greenlet)."""
+        receive = self._socket.receive
+        while True:
+            try:
+                datagram = receive()
+            except ClosedReceiveChannelException:
+                return
+            yield datagram
+
+
+@implementer(IDatagramSendChannel)
+class DatagramSendChannel:
+    """A datagram socket's ``outgoing``: ``send``, ``close(cause)`` and one close handler."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: DatagramEndpoint) -> None:
+        self._socket = socket
+
+    def __repr__(self) -> str:
+        return f"<outgoing of {self._socket!r}>"
+
+    @property
+    def isClosedForSend(self) -> bool:
+        """True once the socket is closed: :meth:`send` would raise."""
+        return self._socket.isClosed
+
+    def send(self, datagram: Datagram) -> None:
+        """The socket's :meth:`DatagramSocket.send`."""
+        self._socket.send(datagram)
+
+    def close(self, cause: BaseException | None = None) -> bool:
+        """Close the whole socket, the close handler getting *cause*; False if already closed."""
+        return self._socket._close(cause)
+
+    def invokeOnClose(self, handler: CompletionHandler) -> None:
+        """Register the one ``handler(cause)`` called when the socket closes.
+
+        It is called once: synchronously by the close (``cause`` None unless the socket was
+        closed through :meth:`close` with a cause), or at once if the socket is already
+        closed. A second registration raises RuntimeError; a non-callable TypeError.
+        """
+        self._socket._invokeOnClose(handler)

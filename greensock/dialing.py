@@ -24,8 +24,9 @@ from gevent.event import Event
 
 from ._gevent import KernelSocket
 from .errors import naming_target
-from .options import SocketOptions, apply_options
+from .options import SocketOptions
 from .resolve import AddrInfo
+from .sockopts import apply_options
 
 __all__ = [
     "STAGGER",

@@ -10,7 +10,7 @@ import gevent
 from gevent.event import Event
 from zope.interface import implementer
 
-from .errors import ClosedChannelException
+from .errors import ClosedChannelException, ClosedWriteChannelException
 from .interfaces import IJob, IReaderJob, IWriterJob
 from .timeouts import checked_timeout
 
@@ -181,3 +181,23 @@ class WriterJob(PumpJob):
 @implementer(IReaderJob)
 class ReaderJob(PumpJob):
     """Pumps bytes from :attr:`channel` out to a socket (``attachForWriting``)."""
+
+    def stopTakingRest(self) -> bytes:
+        """The socket closes: stop pumping, and return what :attr:`channel` still held.
+
+        As in ktor, closing the socket closes the attached channel normally: what was written
+        to it goes out with the socket's last bytes (the caller sends what this returns),
+        later writes to it raise ClosedWriteChannelException.
+        """
+        if self.isCompleted:
+            return b""
+        channel = self.channel
+        rest = b""
+        try:
+            channel.close()
+            if channel.availableForRead > 0:
+                rest = bytes(channel.readPacket(channel.availableForRead))
+        except Exception as exc:  # noqa: BLE001 - a failed channel has nothing left to send
+            log.debug("%r: could not take the attached channel's bytes: %s", self, exc)
+        self.cancel(ClosedWriteChannelException("the socket was closed"))
+        return rest

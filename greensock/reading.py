@@ -15,9 +15,16 @@ from __future__ import annotations
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any
 
-from .arguments import byte_view, check_size, number_format
+from .arguments import (
+    ByteWriteTarget,
+    TextSink,
+    byte_view,
+    check_delimiter,
+    check_size,
+    number_format,
+)
 from .errors import (
     ClosedReadChannelException,
     ClosedReceiveChannelException,
@@ -25,40 +32,13 @@ from .errors import (
     TooLongLineException,
 )
 
-__all__ = ["READ_STATE", "ByteReadOperations", "TextSink"]
+__all__ = ["READ_STATE", "ByteReadOperations"]
 
 #: "As much as the data makes it need": what an unbounded search asks the source for.
 UNBOUNDED = sys.maxsize
 
 _LF = 0x0A
 _CR = 0x0D
-
-
-class TextSink(Protocol):
-    """Anything with ``write(str)``, such as ``io.StringIO`` or a list's wrapper."""
-
-    def write(self, text: str, /) -> Any:
-        """Append *text*."""
-
-
-class ByteWriteTarget(Protocol):
-    """The part of a write channel that :meth:`ByteReadOperations.copyTo` uses."""
-
-    @property
-    def availableForWrite(self) -> int:
-        """Bytes that can be placed now without blocking."""
-
-    def awaitFreeSpace(self) -> None:
-        """Block while no byte can be placed."""
-
-    def writeFully(self, src: Any, offset: int = 0, length: int | None = None) -> None:
-        """Place every byte of *src*."""
-
-    def flush(self) -> None:
-        """Hand the placed bytes on."""
-
-    def close(self, cause: BaseException | None = None) -> bool:
-        """Close, normally or with *cause*."""
 
 
 #: What a mixin's ``__slots__`` holds when its fields belong to the concrete classes.
@@ -144,16 +124,8 @@ class ByteReadOperations(ABC):
 
     def _more(self, need: int) -> bool:
         """Ask the source for more bytes; False at end of stream."""
-        # The checks of _enterSource, inline: every read that waits comes through here, and
-        # the call cost 4% of the instructions of a line round trip (W2).
-        cause = self._cause
-        if cause is not None:
-            raise cause.with_traceback(None)
-        if self._eof:
+        if not self._enterSource():
             return False
-        if self._readBusy:
-            raise ConcurrentIOException(_READ_BUSY)
-        self._readBusy = True
         try:
             if self._fill(need):
                 return True
@@ -358,7 +330,7 @@ class ByteReadOperations(ABC):
 
         Returns early when *dst* is full; -1 at end of stream before any byte.
         """
-        delimiter = _check_delimiter(delimiter)
+        delimiter = check_delimiter(delimiter)
         view = byte_view(dst, 0, None, writable=True)
         room = len(view)
         if not room:
@@ -386,7 +358,7 @@ class ByteReadOperations(ABC):
 
     def skipDelimiter(self, delimiter: bytes) -> None:
         """Consume *delimiter*; ValueError (consuming nothing) when the next bytes differ."""
-        delimiter = _check_delimiter(delimiter)
+        delimiter = check_delimiter(delimiter)
         self._requireExactly(len(delimiter), "skipDelimiter")
         if not self._buf.startswith(delimiter):
             raise ValueError(f"the next bytes are not the delimiter {delimiter!r}")
@@ -398,7 +370,7 @@ class ByteReadOperations(ABC):
         More than *limit* bytes before it raise TooLongLineException; end of stream before
         it raises ClosedReceiveChannelException; both consume nothing.
         """
-        delimiter = _check_delimiter(delimiter)
+        delimiter = check_delimiter(delimiter)
         width = len(delimiter)
         need = UNBOUNDED if limit is None else check_size(limit, "limit") + width
         scanned = 0
@@ -526,12 +498,3 @@ class ByteReadOperations(ABC):
     def _chunks(self, size: int) -> Iterator[bytes]:
         while self._buf or self._more(1):
             yield self._take(min(size, len(self._buf)))
-
-
-def _check_delimiter(delimiter: Any) -> bytes:
-    if not isinstance(delimiter, (bytes, bytearray, memoryview)):
-        raise TypeError(f"delimiter must be bytes, got {type(delimiter).__name__}")
-    data = bytes(delimiter)
-    if not data:
-        raise ValueError("delimiter must not be empty")
-    return data

@@ -44,14 +44,6 @@ class TransportReadChannel(ByteReadOperations):
         """True once the peer's side of the stream has ended (or the channel failed)."""
         return self._eof or self._cause is not None
 
-    @property
-    def _blocked(self) -> bool:
-        return self._readBusy
-
-    @property
-    def _sawEnd(self) -> bool:
-        return self._eof
-
     def _failedBy(self, cause: BaseException) -> None:
         if self._cause is None:
             self._cause = cause
@@ -129,10 +121,6 @@ class TransportWriteChannel(ByteWriteOperations):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._owner!r} unflushed={len(self._pending)}>"
-
-    @property
-    def _blocked(self) -> bool:
-        return self._writeBusy
 
     def _failedBy(self, cause: BaseException) -> None:
         if self._cause is None:

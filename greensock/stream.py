@@ -253,10 +253,10 @@ class StreamSocket(SocketLifecycle):
         began, every transfer is "closed locally", whatever the kernel said: a reset the
         close itself provoked is no failure to report (SPEC section 5).
         """
-        cause: BaseException | None = channel.closedCause
+        cause: BaseException | None = channel._cause
         if cause is not None:
             return cause.with_traceback(None)
-        if self._state is not OPEN or (not reading and channel.isClosedForWrite):
+        if self._state is not OPEN or (not reading and channel._writeClosed):
             if reading:
                 return ClosedReadChannelException("the socket was closed")
             return ClosedWriteChannelException("the write channel was closed")
@@ -346,11 +346,11 @@ class StreamSocket(SocketLifecycle):
             reader._failedBy(ClosedReadChannelException("the socket was closed"))
         last = writer._end() if writer is not None else b""
         if self._writePump is not None:
-            last += self._stopWritePump()
+            last += self._writePump.stopTakingRest()
         # Wake whoever is blocked on a channel; a drain greenlet from an earlier half-close is
         # the one waiting to write: let it finish.
-        reading = reader is not None and reader._blocked
-        writing = writer is not None and writer._blocked and self._drainer is None
+        reading = reader is not None and reader._readBusy
+        writing = writer is not None and writer._writeBusy and self._drainer is None
         if reading or writing:
             self._wakeBlocked(reading, writing)
         if self._resetOnClose or (not last and self._drainer is None and not self._holdsOutput):
@@ -359,27 +359,6 @@ class StreamSocket(SocketLifecycle):
             self._release(None)
             return
         self._finishOutput(last)
-
-    def _stopWritePump(self) -> bytes:
-        """Stop the attachForWriting pump; return what its channel held, still to be sent.
-
-        As in ktor, closing the socket closes the attached channel normally: what was written
-        to it goes out with the socket's last bytes, later writes to it raise
-        ClosedWriteChannelException.
-        """
-        job = self._writePump
-        if job is None or job.isCompleted:
-            return b""
-        channel = job.channel
-        rest = b""
-        try:
-            channel.close()
-            if channel.availableForRead > 0:
-                rest = bytes(channel.readPacket(channel.availableForRead))
-        except Exception as exc:  # noqa: BLE001 - a failed channel has nothing left to send
-            log.debug("%r: could not take the attached channel's bytes: %s", self, exc)
-        job.cancel(ClosedWriteChannelException("the socket was closed"))
-        return rest
 
     def _finishOutput(self, data: bytes) -> None:
         """Send *data*, then half-close (or close, once closing): at once, or from a drain
@@ -444,7 +423,7 @@ class StreamSocket(SocketLifecycle):
         if self._state is CLOSED:
             return
         reader = self._reader
-        sawEnd = reader is not None and reader._sawEnd
+        sawEnd = reader is not None and reader._eof
         self._finished(cause)
         if not (sawEnd or self._resetOnClose):
             self._discardUnread()

@@ -165,8 +165,8 @@ class _Handshake:
     and the socket stays usable as it was.
     """
 
-    closedCause: BaseException | None = None
-    isClosedForWrite = False
+    _cause: BaseException | None = None
+    _writeClosed = False
 
     def __init__(
         self,

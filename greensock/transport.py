@@ -11,7 +11,7 @@ It runs one way each, and is declared here so that both sides can be read apart:
 
 Implementations: :class:`~greensock.stream.StreamSocket` (TCP and Unix streams),
 :class:`~greensock.tls.TlsSocket` (TLS over a stream), and
-:class:`~greensock.udp.DatagramSocket` (UDP seen as a byte stream). The in-memory
+:class:`~greensock.datagramsocket.DatagramSocket` (UDP seen as a byte stream). The in-memory
 :class:`~greensock.memory.ByteChannel` is both ends at once and needs no transport.
 
 Every transfer raises what the transport's one error path decides (SPEC principle 3): an
@@ -30,17 +30,15 @@ __all__ = ["DatagramTransport", "ReadEnd", "StreamTransport", "Transport", "Writ
 class ReadEnd(Protocol):
     """What a transport may ask of, and tell, a read channel."""
 
-    @property
-    def closedCause(self) -> BaseException | None:
-        """The failure the channel was closed with (None while open)."""
+    # Read-only for the transport: plain fields rather than properties, as close() and the
+    # transfers read them on every connection and every wait.
 
-    @property
-    def _blocked(self) -> bool:
-        """True while a greenlet is blocked reading the channel."""
-
-    @property
-    def _sawEnd(self) -> bool:
-        """True once the peer's end of stream was read."""
+    #: The failure the channel was closed with (None while open): its ``closedCause``.
+    _cause: BaseException | None
+    #: True while a greenlet is blocked reading the channel.
+    _readBusy: bool
+    #: True once the peer's end of stream was read.
+    _eof: bool
 
     def _failedBy(self, cause: BaseException) -> None:
         """The connection failed or closed under the channel: unread bytes are dropped and
@@ -51,17 +49,13 @@ class ReadEnd(Protocol):
 class WriteEnd(Protocol):
     """What a transport may ask of, and tell, a write channel."""
 
-    @property
-    def closedCause(self) -> BaseException | None:
-        """The failure the channel was closed with (None while open)."""
-
-    @property
-    def isClosedForWrite(self) -> bool:
-        """True once closed, normally or with a cause."""
-
-    @property
-    def _blocked(self) -> bool:
-        """True while a greenlet is blocked writing or flushing the channel."""
+    #: The failure the channel was closed with (None while open), read-only for the
+    #: transport, as the next two.
+    _cause: BaseException | None
+    #: True while a greenlet is blocked writing or flushing the channel.
+    _writeBusy: bool
+    #: True once the channel was closed normally.
+    _writeClosed: bool
 
     def _failedBy(self, cause: BaseException) -> None:
         """As :meth:`ReadEnd._failedBy`: unsent bytes are dropped, writes raise *cause*."""

@@ -282,8 +282,8 @@ class ByteWriteOperations(ABC):
         if cause is not None:
             raise cause.with_traceback(None)
         if self._pending:
-            # What _blocking does, inline: every flush comes through here, and the call (with
-            # the bound method it takes) cost more than the rest of a small flush's Python.
+            # _blocking(self._handOn), spelled out: a flush is the one write-side operation
+            # every exchange makes, and going through _blocking makes it two calls deeper.
             if self._writeBusy:
                 raise ConcurrentIOException(_WRITE_BUSY)
             self._writeBusy = True

@@ -22,10 +22,9 @@ from greensock.options import (
     TCPClientSocketOptions,
     TypeOfService,
     UDPSocketOptions,
-    apply_accepted,
-    apply_options,
     configure_options,
 )
+from greensock.sockopts import apply_accepted, apply_options
 
 KINDS = [
     SocketOptions,
