@@ -65,7 +65,7 @@ class TlsUpgrade:
 class TlsSocket(TlsUpgrade, StreamSocket):
     """A TLS connection over a stream socket; ``tls()`` on it starts TLS inside TLS."""
 
-    __slots__ = ("_cipher", "_incoming", "_notified", "_outgoing", "_tls")
+    __slots__ = ("_cipher", "_incoming", "_notified", "_outgoing", "_plainHeld", "_tls")
 
     def __init__(
         self,
@@ -80,6 +80,8 @@ class TlsSocket(TlsUpgrade, StreamSocket):
         self._outgoing = outgoing
         self._cipher = cipher
         self._notified = False
+        #: Plaintext decrypted before close_notify went out and not read yet (see _notify).
+        self._plainHeld = bytearray()
         super().__init__(plain._selector, plain._detach(), plain.remoteAddress)
         self._hostname = plain._hostname
 
@@ -94,6 +96,12 @@ class TlsSocket(TlsUpgrade, StreamSocket):
         return self._tls
 
     def _receive(self, view: memoryview, channel: ReadEnd) -> int:
+        held = self._plainHeld
+        if held:
+            count = min(len(view), len(held))
+            view[:count] = held[:count]
+            del held[:count]
+            return count
         while True:
             try:
                 return int(self._tls.read(len(view), view))
@@ -122,6 +130,25 @@ class TlsSocket(TlsUpgrade, StreamSocket):
         self._cipher += self._outgoing.read()
         _push(super()._send, self._cipher, channel)
 
+    def _notify(self) -> None:
+        """Produce close_notify, keeping every byte the peer sent that is not read yet.
+
+        ``unwrap()`` asks OpenSSL to shut down twice: once to write close_notify, once to
+        read the peer's, and that second call drops the application data it reads on the
+        way. After a half-close this side still reads: so the records already received are
+        set aside while it runs, and the plaintext of a record half read is kept in
+        ``_plainHeld``, which :meth:`_receive` hands out first.
+        """
+        tls = self._tls
+        pending = tls.pending()
+        if pending:
+            self._plainHeld += tls.read(pending)
+        received = self._incoming.read()
+        try:
+            tls.unwrap()
+        finally:
+            self._incoming.write(received)
+
     def _finishOutput(self, data: bytes) -> None:
         # Encrypt what is left, then close_notify (once); the plain socket sends the ciphertext.
         if not self.isClosed and not self._notified:
@@ -129,7 +156,7 @@ class TlsSocket(TlsUpgrade, StreamSocket):
             try:
                 if data:
                     self._tls.write(data)
-                self._tls.unwrap()
+                self._notify()
             except ssl.SSLError:
                 pass  # SSLWantReadError: the peer's close_notify has not come yet, as usual
         # A new buffer rather than the old one grown: a flush blocked in another greenlet may
@@ -161,8 +188,10 @@ class _Handshake:
     """A TLS handshake over a plain socket's own transfers.
 
     Stands in for a channel while they run (nothing can have failed it), and remembers
-    whether a byte went either way: a handshake interrupted before that consumed nothing,
-    and the socket stays usable as it was.
+    whether a byte of the peer's handshake arrived: a handshake interrupted before that
+    consumed nothing, and the socket stays open and plain (SPEC section 10). A client's
+    hello has gone out by then: a peer that got it will refuse a second one, so a client
+    that calls tls() again should know that its peer never saw the first.
     """
 
     _cause: BaseException | None = None
@@ -179,7 +208,7 @@ class _Handshake:
         self._tls = tls
         self._incoming = incoming
         self._outgoing = outgoing
-        self.exchanged = False
+        self.peerSpoke = False
 
     def run(self) -> bytearray:
         """Run the handshake to its end; return the ciphertext not yet sent."""
@@ -192,14 +221,13 @@ class _Handshake:
             except ssl.SSLWantReadError:
                 pass
             self._send(cipher)
-            self.exchanged |= _pull(plain._receive, plain._scratch, self._incoming, self)
+            self.peerSpoke |= _pull(plain._receive, plain._scratch, self._incoming, self)
         self._send(cipher)
         return cipher
 
     def _send(self, cipher: bytearray) -> None:
         cipher += self._outgoing.read()
         if cipher:
-            self.exchanged = True
             _push(self._plain._send, cipher, self)
 
 
@@ -217,9 +245,9 @@ def start_tls(
     context, and for a client without *serverName* whose socket has no host name (a Unix
     or accepted socket) when the context checks host names; ``ssl.SSLError`` (e.g.
     ``SSLCertVerificationError``) when the handshake fails, and SocketTimeoutException after
-    *timeout* seconds. A timeout (or any exception thrown in) before a byte went either way
-    leaves *plain* open and plain, to try again; once handshake bytes were exchanged, and
-    after any failure, *plain* is closed.
+    *timeout* seconds. A timeout (or any exception thrown in) before a byte of the peer's
+    handshake arrived leaves *plain* open and plain, to try again; once the peer's handshake
+    bytes arrived, and after any failure, *plain* is closed.
     """
     if context is not None and not isinstance(context, ssl.SSLContext):
         raise TypeError(f"context must be an ssl.SSLContext, got {type(context).__name__}")
@@ -257,7 +285,7 @@ def start_tls(
             cipher = handshake.run()
     except BaseException as exc:
         # Half a handshake leaves the connection in no usable state; none leaves it plain.
-        if handshake.exchanged or isinstance(exc, ssl.SSLError):
+        if handshake.peerSpoke or isinstance(exc, ssl.SSLError):
             plain.close()
         raise
     return TlsSocket(plain, tls, incoming, outgoing, cipher)

@@ -13,6 +13,7 @@ from typing import Any
 
 import gevent
 import pytest
+from conftest import open_tls_pair
 from zope.interface.verify import verifyObject
 
 import greensock
@@ -363,3 +364,24 @@ def test_a_handshake_timeout_after_bytes_arrived_closes_the_socket(contexts) -> 
             with pytest.raises(greensock.SocketTimeoutException):
                 accepted.tls(server_context, serverSide=True, timeout=0.2)
             assert accepted.isClosed
+
+
+@pytest.mark.timeout(30)
+def test_a_half_close_keeps_what_the_peer_sent_and_was_not_read_yet(contexts) -> None:
+    """close_notify goes out through OpenSSL's shutdown, which drops application data it
+    reads on the way: received records not read yet must survive it."""
+    with open_tls_pair() as (client, server):
+        payload = os.urandom(300_000)
+        toClient = server.openWriteChannel()
+        sending = gevent.spawn(toClient.writeFully, payload)
+        fromServer = client.openReadChannel()
+        head = fromServer.readPacket(10)  # ciphertext beyond this record is now buffered
+        gevent.sleep(0.05)
+        toServer = client.openWriteChannel()
+        toServer.writeStringUtf8("done\n")
+        toServer.close()  # the half-close: close_notify to the server
+        sending.get(timeout=10)
+        toClient.close()
+        rest = fromServer.readRemaining()
+        assert head + rest == payload
+        assert server.openReadChannel().readUTF8Line() == "done"
