@@ -295,34 +295,25 @@ def bench(arguments: Sequence[str]) -> int:
 # -- the parser ------------------------------------------------------------------------------
 
 
-def _port(text: str, lowest: int = 0) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not lowest <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be a number from {lowest} to 65535: {text!r}")
-    return port
+def _bounded(convert: Callable[[str], Any], low: float, high: float, what: str) -> Any:
+    """An argparse ``type``: *text* converted, when that works and lands in [low, high]."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN fails the comparison too
+            raise argparse.ArgumentTypeError(f"{what}: {text!r}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
-    return count
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds: {text!r}")
-    return seconds
+_PORT = _bounded(int, 0, 65535, "port must be a number from 0 to 65535")
+_PEER_PORT = _bounded(int, 1, 65535, "port must be a number from 1 to 65535")
+_COUNT = _bounded(int, 1, 10_000, "must be a whole number from 1 to 10000")
+_SECONDS = _bounded(float, 0, 86_400, "must be a number of seconds up to a day")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -333,15 +324,15 @@ def parser() -> argparse.ArgumentParser:
 
     echo = commands.add_parser("echo", help="echo server (RFC 862)")
     echo.add_argument("host", nargs="?", metavar="HOST", help="default 127.0.0.1")
-    echo.add_argument("port", nargs="?", type=_port, metavar="PORT", help="default 7007; 0 picks")
+    echo.add_argument("port", nargs="?", type=_PORT, metavar="PORT", help="default 7007; 0 picks")
     echo.add_argument("--unix", metavar="PATH", help="serve on a Unix socket instead")
     echo.add_argument("--udp", action="store_true", help="echo datagrams to their senders")
     echo.add_argument("--tls", nargs=2, metavar=("CERTFILE", "KEYFILE"), help="serve TLS")
-    echo.add_argument("--workers", type=_count, metavar="N", help="N processes share the port")
+    echo.add_argument("--workers", type=_COUNT, metavar="N", help="N processes share the port")
 
     nc = commands.add_parser("nc", help="netcat-like client")
     nc.add_argument("host", nargs="?", metavar="HOST")
-    nc.add_argument("port", nargs="?", type=lambda t: _port(t, 1), metavar="PORT")
+    nc.add_argument("port", nargs="?", type=_PEER_PORT, metavar="PORT")
     nc.add_argument("--unix", metavar="PATH", help="connect to a Unix socket instead")
     nc.add_argument("--udp", action="store_true", help="each stdin chunk is one datagram")
     nc.add_argument("--tls", action="store_true", help="speak TLS to the peer")
@@ -349,7 +340,7 @@ def parser() -> argparse.ArgumentParser:
     nc.add_argument("--servername", metavar="NAME", help="the name the certificate must have")
     nc.add_argument(
         "--wait",
-        type=_seconds,
+        type=_SECONDS,
         default=1.0,
         metavar="SECONDS",
         help="with --udp: after stdin's end, exit once no datagram came for SECONDS (1)",

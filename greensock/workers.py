@@ -109,6 +109,8 @@ class WorkerSupervisor:
         self._workers: dict[int, float] = {}
         #: (pid, wait status) of workers that exited, filled by the child watchers.
         self._exited: collections.deque[tuple[int, int]] = collections.deque()
+        #: Workers that failed to start, killed, not reaped yet.
+        self._failedStarts: set[int] = set()
         self._wake = Event()
         self._stopSignal: int | None = None
         self._signalWatchers: list[Any] = []
@@ -170,7 +172,8 @@ class WorkerSupervisor:
         while self._exited:
             pid, status = self._exited.popleft()
             started = self._workers.pop(pid, None)
-            if started is None or not replacing:
+            if started is None or pid in self._failedStarts or not replacing:
+                self._failedStarts.discard(pid)
                 continue
             log.warning("worker %d %s; starting another", pid, _exit_description(status))
             if time.monotonic() - started < self.quickDeath:
@@ -211,8 +214,9 @@ class WorkerSupervisor:
             log.debug("worker %d listens on %s", pid, address)
             return address
         error = self._reportedError(pid, report)
-        # Not a worker any more: its exit, whenever the watcher reports it, is expected.
-        del self._workers[pid]
+        # Its exit, when the watcher reports it, is expected: no warning, no replacement
+        # of its own (the caller decides). Until then it counts as a worker to wait for.
+        self._failedStarts.add(pid)
         self._kill(pid, signal.SIGKILL)
         if raiseErrors:
             raise error
