@@ -8,7 +8,6 @@ where they are installed. Every error is checked to be one line on stderr.
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import signal
 import socket
@@ -18,11 +17,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from markers import has_ipv6_loopback, needs_unix
-from processes import child_env
+from processes import child_env, read_exactly, read_line
 
 LOCAL = "127.0.0.1"
 ENV = child_env()
@@ -40,43 +39,6 @@ def run(*args: str, data: bytes = b"", timeout: float = 50) -> subprocess.Comple
     return subprocess.run(
         command(*args), input=data, capture_output=True, timeout=timeout, env=ENV, check=False
     )
-
-
-def read_line(stream: IO[bytes], timeout: float = 30.0) -> bytes:
-    """One line of *stream*, read in a thread so that a silent process cannot hang the test."""
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout)
-    except queue.Empty:
-        raise AssertionError(f"no line within {timeout} s") from None
-
-
-def read_exactly(stream: IO[bytes], size: int, timeout: float = 30.0) -> bytes:
-    """*size* bytes of *stream* (fewer at its end), read in a thread, bounded by *timeout*."""
-    chunks: queue.Queue[bytes] = queue.Queue()
-
-    def pump() -> None:
-        left = size
-        while left:
-            chunk = os.read(stream.fileno(), left)
-            chunks.put(chunk)
-            if not chunk:
-                return
-            left -= len(chunk)
-
-    threading.Thread(target=pump, daemon=True).start()
-    data = b""
-    deadline = time.monotonic() + timeout
-    while len(data) < size:
-        try:
-            chunk = chunks.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise AssertionError(f"{len(data)} of {size} bytes within {timeout} s") from None
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 class Echo:
