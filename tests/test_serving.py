@@ -213,8 +213,9 @@ def test_maxConnections_leaves_the_next_connection_in_the_backlog_until_a_handle
 
 @pytest.mark.timeout(30)
 def test_stop_closes_the_socket_of_a_blocked_handler_and_returns_False(
-    server: Any, servings: list[Serving]
+    server: Any, servings: list[Serving], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="greensock")
     raised: list[BaseException] = []
     entered = Event()
 
@@ -236,6 +237,9 @@ def test_stop_closes_the_socket_of_a_blocked_handler_and_returns_False(
     assert serving.join(10)
     assert len(raised) == 1 and isinstance(raised[0], ClosedReadChannelException)
     assert serving.activeConnections == 0
+    # What stop() provoked is no error of the handler's: DEBUG, not ERROR.
+    assert [r.levelname for r in caplog.records if "stop() closed" in r.getMessage()] == ["DEBUG"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     with sock, gevent.Timeout(10):
         assert incoming.readUTF8Line() is None  # the client sees the end of stream
     with pytest.raises(ConnectionRefusedError):
@@ -443,6 +447,7 @@ def test_stop_during_a_handshake_closes_it_without_logging_a_failure(
     sock, incoming, _ = connect(server)
     wait_for(lambda: serving.activeConnections == 1, "the connection to be accepted")
     assert serving.stop(0) is False
+    assert not serving.isActive  # at once, before the accept loop has run again
     assert serving.join(10)
     with sock, gevent.Timeout(10):
         assert incoming.readAvailable(bytearray(10)) == -1
@@ -494,6 +499,7 @@ def test_stop_and_join_check_their_timeouts(server: Any) -> None:
     with pytest.raises(ValueError, match="NaN"):
         serving.stop(float("nan"))
     assert serving.stop(-1) is True  # a negative timeout: no wait; nothing ran anyway
+    assert not serving.isActive  # at once, before the accept loop has run again
     assert serving.join(10)
 
 
