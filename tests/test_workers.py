@@ -264,10 +264,16 @@ def test_SIGINT_to_the_whole_group_as_a_terminal_sends_it_stops_everything_with_
     port = proc.port()
     workers = set(children(proc.proc.pid))
     assert len(workers) == 3
-    assert answering_pids(port, set()) <= workers  # one answer is enough here
+    busy = Line(port)
+    first = busy.ask("before")
     os.killpg(proc.proc.pid, signal.SIGINT)  # Ctrl-C: the parent and every worker get it
+    poll(lambda: not _accepts(port), "the workers to stop accepting")
+    # The workers took SIGINT as a graceful stop too, not as a KeyboardInterrupt.
+    assert busy.ask("after") == first
+    busy.close()
     assert proc.result()["returned"]
     assert not any(alive(pid) for pid in workers)
+    assert "Traceback" not in proc.err.read_text()
 
 
 @pytest.mark.timeout(60)
