@@ -57,6 +57,28 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class Task:
+    """*fn* in a greenlet of its own, whose exception is kept for the caller to raise (gevent
+    would print its traceback otherwise)."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.error: Exception | None = None
+
+        def run() -> None:
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 -- raised by finish(), in the caller
+                self.error = exc
+
+        self.greenlet = gevent.spawn(run)
+
+    def finish(self) -> None:
+        """Raise the exception that ended *fn*; if it still runs, stop it (without waiting)."""
+        if self.error is not None:
+            raise self.error
+        self.greenlet.kill(block=False)
+
+
 # -- echo ------------------------------------------------------------------------------------
 
 
@@ -143,11 +165,12 @@ def _echo_datagrams(host: str, port: int) -> int:
             except OSError as exc:  # one sender's trouble (EMSGSIZE...) is not the server's
                 logging.getLogger("greensock.echo").warning("echo to %s: %s", datagram.address, exc)
 
-    echoing = gevent.spawn(loop)
+    echoing = Task(loop)
     _announce(sock.localAddress)
-    _until_stop_signal([echoing])
+    _until_stop_signal([echoing.greenlet])
     sock.close()
-    echoing.get(timeout=JOIN_TIMEOUT)
+    echoing.greenlet.join(JOIN_TIMEOUT)
+    echoing.finish()
     return 0
 
 
@@ -191,14 +214,14 @@ def netcat(args: argparse.Namespace) -> int:
         return _netcat_datagrams(args)
     tcp = aSocket().tcp()
     if args.unix is not None:
-        sock = tcp.connect(UnixSocketAddress(args.unix), timeout=CONNECT_TIMEOUT)
+        plain = tcp.connect(UnixSocketAddress(args.unix), timeout=CONNECT_TIMEOUT)
     else:
-        sock = tcp.connect(args.host, args.port, timeout=CONNECT_TIMEOUT)
-    with sock:
+        plain = tcp.connect(args.host, args.port, timeout=CONNECT_TIMEOUT)
+    with plain:  # closed at once by a successful tls(), which hands the connection over
+        sock = plain
         if args.tls:
-            sock = sock.tls(
-                _client_context(args), serverName=args.servername, timeout=CONNECT_TIMEOUT
-            )
+            context = _client_context(args)
+            sock = plain.tls(context, serverName=args.servername, timeout=CONNECT_TIMEOUT)
         with sock:
             incoming, outgoing = sock.openReadChannel(), sock.openWriteChannel()
 
@@ -208,19 +231,17 @@ def netcat(args: argparse.Namespace) -> int:
                     outgoing.flush()
                 outgoing.close()  # half-close: the peer sees EOF and may still answer
 
-            sender = gevent.spawn(send)
+            sender = Task(send)
             for chunk in incoming.chunks():
                 _write_stdout(chunk)
-            if sender.dead:
-                sender.get()  # an error while sending is the command's error
-            else:
-                sender.kill(block=False)  # the peer is gone; stdin may never end
+            sender.finish()  # standard input may never end: the peer's end is nc's
     return 0
 
 
 def _netcat_datagrams(args: argparse.Namespace) -> int:
     """Each stdin chunk one datagram; each datagram received written out; after stdin's end,
-    wait for answers until none came for ``--wait`` seconds."""
+    wait for answers until none came for ``--wait`` seconds. An error of the socket (an ICMP
+    "port unreachable" is ConnectionRefusedError) ends it at once."""
     sock = aSocket().udp().connect(InetSocketAddress(args.host, args.port))
     arrived = Event()
 
@@ -229,16 +250,20 @@ def _netcat_datagrams(args: argparse.Namespace) -> int:
             _write_stdout(datagram.packet)
             arrived.set()
 
-    with sock:
-        receiver = gevent.spawn(receive)
+    def send() -> None:
         while chunk := _read_stdin():
             sock.send(Datagram(chunk, sock.remoteAddress))
-        while True:
+
+    with sock:
+        receiver, sender = Task(receive), Task(send)
+        gevent.wait([sender.greenlet, receiver.greenlet], count=1)
+        while sender.greenlet.dead and sender.error is None and not receiver.greenlet.dead:
             arrived.clear()
-            gevent.wait([arrived, receiver], timeout=args.wait, count=1)
-            if receiver.dead or not arrived.is_set():
+            gevent.wait([arrived, receiver.greenlet], timeout=args.wait, count=1)
+            if not arrived.is_set():
                 break
-    receiver.get(timeout=JOIN_TIMEOUT)  # raises what ended it early (ConnectionRefusedError)
+        sender.finish()
+        receiver.finish()  # what ended it early, if anything did
     return 0
 
 

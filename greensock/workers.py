@@ -298,12 +298,13 @@ class WorkerSupervisor:
             os._exit(status)
 
     def _serve(self, report: int) -> int:
-        # The parent's signal watchers were copied by the fork: theirs to drop, ours to set.
-        for watcher in self._signalWatchers:
-            watcher.cancel()
+        # The parent's signal watchers were copied by the fork: ours first, then theirs
+        # cancelled (the last watcher of a signal cancelled leaves it at its default action).
         stop = Event()
         for number in STOP_SIGNALS:
             gevent.signal_handler(number, stop.set)
+        for watcher in self._signalWatchers:
+            watcher.cancel()
         try:
             selector = SelectorManager()  # the default one would be the parent's copy
             server = (

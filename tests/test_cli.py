@@ -325,6 +325,7 @@ def _free_port() -> int:
         (["nc", "--cafile", "ca.pem", LOCAL, "1"], ["--tls"]),
         (["nc", LOCAL], ["HOST and PORT"]),
         (["nc", "--udp", "--tls", LOCAL, "1"], ["--udp"]),
+        (["nc", "--udp", LOCAL, "{free}"], ["Connection refused"]),
         (["echo", "--tls", "missing.pem", "missing.key"], ["missing.pem", "No such file"]),
         (["echo", "--workers", "0"], ["from 1 to 10000"]),
         (["echo", "--udp", "--workers", "2"], ["--udp"]),
