@@ -14,7 +14,6 @@ import argparse
 import logging
 import os
 import runpy
-import signal
 import ssl
 import sys
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ from . import (
     serveWorkers,
 )
 from .errors import ClosedChannelException
+from .workers import stop_signals
 
 PROG = "python -m greensock"
 #: Bytes read from standard input at a time; with --udp, the most one datagram carries
@@ -112,16 +112,8 @@ def _server_context(files: Sequence[str]) -> ssl.SSLContext:
 def _until_stop_signal(extra: list[Any] | None = None) -> None:
     """Block until SIGINT or SIGTERM (or until one of *extra* is ready)."""
     stop = Event()
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    watchers = [gevent.signal_handler(number, stop.set) for number in previous]
-    try:
+    with stop_signals(lambda number: stop.set()):
         gevent.wait([stop, *(extra or [])], count=1)
-    finally:
-        for watcher in watchers:
-            watcher.cancel()
-        for number, handler in previous.items():
-            if handler is not None:
-                signal.signal(number, handler)  # cancelling left the default action
 
 
 def echo(args: argparse.Namespace) -> int:

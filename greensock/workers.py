@@ -23,15 +23,15 @@ How the pieces fit, and why:
   (a Ctrl-C in a terminal also reaches the workers directly: they take SIGINT the same
   way), which stops accepting and lets its handlers finish (``Serving.stopTimeout``); the
   parent waits :attr:`WorkerSupervisor.stopGrace` for them, then kills what is left.
-* **Signals.** ``gevent.signal_handler`` watchers replace Python's handlers while serving;
-  cancelling one leaves the signal at its default action (libev's doing), so the previous
-  Python handlers are put back on the way out: a Ctrl-C after ``serveWorkers`` returned is
-  a KeyboardInterrupt again.
+* **Signals.** ``gevent.signal_handler`` watchers replace Python's handlers while serving
+  (:func:`stop_signals`), and the previous ones are put back on the way out: a Ctrl-C after
+  ``serveWorkers`` returned is a KeyboardInterrupt again.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import pickle
@@ -40,6 +40,7 @@ import socket as stdsocket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
@@ -51,13 +52,34 @@ from .builders import aSocket
 from .selector import SelectorManager
 from .serving import Handler, ServeSettings, Serving, serve_settings
 
-__all__ = ["WorkerSupervisor", "serveWorkers"]
+__all__ = ["WorkerSupervisor", "serveWorkers", "stop_signals"]
 
 log = logging.getLogger(__name__)
 
 #: The signals that stop serving, in the parent and in the workers.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _OK, _FAILED = b"+", b"-"
+
+
+@contextlib.contextmanager
+def stop_signals(callback: Callable[[int], object]) -> Iterator[list[Any]]:
+    """Call ``callback(signal number)`` on SIGTERM or SIGINT while in the block (from the
+    hub); yield the gevent watchers. Python's previous handlers are back afterwards.
+
+    Main thread only (signal handlers are). The watchers replace Python's handlers, and
+    cancelling them leaves the signals at their default action (libev's doing): put back,
+    Python's handler makes a Ctrl-C a KeyboardInterrupt again.
+    """
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    watchers = [gevent.signal_handler(number, callback, number) for number in STOP_SIGNALS]
+    try:
+        yield watchers
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)
 
 
 def _exit_description(status: int) -> str:
@@ -123,26 +145,18 @@ class WorkerSupervisor:
         """Start the workers, call ``ready(address)``, supervise until a stop signal, stop
         them all; return once every worker has exited. Raises what kept the first workers
         from listening (after stopping those that did)."""
-        previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
-        self._signalWatchers = [
-            gevent.signal_handler(number, self._onSignal, number) for number in STOP_SIGNALS
-        ]
-        try:
-            for _ in range(self._count):
-                if self._stopSignal is not None:
-                    return
-                self._address = self._start(raiseErrors=True)
-            log.info("%d workers serve %s", self._count, self._address)
-            if ready is not None and self._stopSignal is None:
-                ready(self._address)
-            self._supervise()
-        finally:
-            self._stopAll()
-            for watcher in self._signalWatchers:
-                watcher.cancel()
-            for number, handler in previous.items():
-                if handler is not None:
-                    signal.signal(number, handler)
+        with stop_signals(self._onSignal) as self._signalWatchers:
+            try:
+                for _ in range(self._count):
+                    if self._stopSignal is not None:
+                        return
+                    self._address = self._start(raiseErrors=True)
+                log.info("%d workers serve %s", self._count, self._address)
+                if ready is not None and self._stopSignal is None:
+                    ready(self._address)
+                self._supervise()
+            finally:
+                self._stopAll()
 
     def _onSignal(self, number: int) -> None:
         log.info("%s: stopping the workers", signal.Signals(number).name)
