@@ -250,6 +250,7 @@ class Serving:
         return self._acceptor.dead and all(g is me for g in self._connections)
 
     def __enter__(self) -> Serving:
+        """The serving itself."""
         return self
 
     def __exit__(
@@ -258,6 +259,7 @@ class Serving:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """``stop()``, which waits :attr:`stopTimeout` for the handlers."""
         self.stop()
 
 
