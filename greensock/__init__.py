@@ -29,6 +29,8 @@ from .options import (
     UDPSocketOptions,
 )
 from .selector import SelectorManager
+from .serving import Serving, serve
+from .workers import serveWorkers
 
 __all__ = [
     "MAX_DATAGRAM_SIZE",
@@ -47,6 +49,7 @@ __all__ = [
     "InetSocketAddress",
     "PeerSocketOptions",
     "SelectorManager",
+    "Serving",
     "SocketAddress",
     "SocketBuilder",
     "SocketOptions",
@@ -59,4 +62,6 @@ __all__ = [
     "UDPSocketOptions",
     "UnixSocketAddress",
     "aSocket",
+    "serve",
+    "serveWorkers",
 ]

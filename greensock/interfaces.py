@@ -87,6 +87,7 @@ __all__ = [
     "IReaderJob",
     "ISelectorManager",
     "IServerSocket",
+    "IServing",
     "ISocket",
     "ISocketBuilder",
     "ITcpSocketBuilder",
@@ -1018,3 +1019,65 @@ class IUDPSocketBuilder(IConfigurable):
         It is bound to ``localAddress``, or to an ephemeral local address when None. Errors
         as ``bind``'s, their messages naming the address that failed.
         """
+
+
+# ---------------------------------------------------------------------------------------------
+# Serving (SPEC section 10)
+# ---------------------------------------------------------------------------------------------
+
+
+class IServing(Interface):
+    """A server socket being served: ``greensock.serve(server, handler)`` returns one.
+
+    A greenlet of its own accepts connections (backing off, without raising, when
+    descriptors or memory run out) and runs ``handler(socket)`` for each in a greenlet of
+    its own; the socket is closed when the handler returns or raises, and an exception
+    escaping a handler is logged at ERROR level, with its traceback, through the
+    ``greensock`` logger, and never stops serving. Usable as a context manager: ``with``
+    gives the serving itself and calls ``stop()`` on exit.
+    """
+
+    server = Attribute("""The ``IServerSocket`` being served; ``stop()`` closes it.""")
+
+    activeConnections = Attribute(
+        """How many accepted connections are being served now: in their TLS handshake or
+        their handler, and not closed yet."""
+    )
+
+    isActive = Attribute(
+        """True while connections are being accepted: False once ``stop()`` was called, the
+        server socket was closed, or accepting failed for good (that error is logged)."""
+    )
+
+    def stop(timeout: float | None = None) -> bool:
+        """Stop accepting, let running handlers finish, then close the sockets of the rest.
+
+        Closes the server socket at once (connections still in its backlog are refused),
+        then blocks the calling greenlet until every handler has returned, for at most
+        ``timeout`` seconds (None: the implementation's documented default bound, an
+        infinite number: no bound). The sockets of handlers still running then are closed:
+        their blocked calls raise the closed-channel exceptions
+        (``ClosedReadChannelException``, ``ClosedWriteChannelException``). Returns True when
+        every handler had finished by itself, False when some sockets had to be closed;
+        ``join()`` waits for those handlers to return. A handler calling ``stop()`` is not
+        waited for by its own call. Calling it again is harmless. ``ValueError`` for a NaN
+        ``timeout``, ``TypeError`` for a non-number.
+        """
+
+    def join(timeout: float | None = None) -> bool:
+        """Block until serving has stopped and every handler has returned.
+
+        Returns True then, False when ``timeout`` seconds (None: no bound) passed first.
+        Serving stops through ``stop()``, or when the server socket is closed. A handler
+        joining is not waited for by its own call.
+        """
+
+    def __enter__() -> IServing:
+        """Return the serving itself."""
+
+    def __exit__(
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Call ``stop()``; never suppresses an escaping exception."""

@@ -24,8 +24,8 @@ from typing import Any
 
 import gevent
 import pytest
+from processes import child_env, poll
 
-import greensock
 from greensock import SelectorManager, aSocket
 from greensock.tcp import AcceptErrorAction, ServerSocket, accept_error_action
 
@@ -233,14 +233,6 @@ def child_script(tmp_path: Path) -> Path:
     return script
 
 
-def child_env() -> dict[str, str]:
-    """Our environment, with the greensock under test first on the child's path."""
-    root = str(Path(greensock.__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
-
-
 def run_child(script: Path, *argv: str) -> tuple[dict[str, Any], list[str]]:
     """Run a scenario to its end: its JSON result and its greensock.tcp log records."""
     done = subprocess.run(
@@ -268,18 +260,6 @@ def tcp_log(stderr: str) -> list[str]:
 
 def is_backoff(record: str) -> bool:
     return record.startswith("DEBUG") and "raising it in" in record
-
-
-def poll(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll *condition* every 10 ms (at most *timeout* seconds) until it returns a true value."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / 0.01) + 1):
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -243,3 +243,33 @@ def test_instruction_count_per_operation_is_the_difference_of_two_runs() -> None
     table = instructions.markdown({"udp": {"greensock": per_op, "gevent": per_op * 2}})
     assert "| W5 UDP 64-byte echo, per round trip | greensock |" in table
     assert "0.500x" in table
+
+
+@pytest.mark.timeout(90)
+def test_serve_and_serveWorkers_stacks_run_W3_and_are_compared_with_each_other(
+    tmp_path: Path,
+) -> None:
+    document = _quick(
+        tmp_path, "--workloads", "W3", "--connections", "W3=20",
+        "--stacks", "greensock-serve,greensock-workers",
+    )  # fmt: skip
+    for sample in document["samples"]:
+        assert sample["ok"], sample["error"]
+        assert all(value > 0 for value in sample["metrics"].values()), sample
+        # The workers' CPU time counts in the server's: a tree's, at least the parent's.
+        assert 0 < sample["cpu"]["server"] < sample["wall_seconds"] * 2
+    (scaling,) = [r for r in document["scaling"] if r["metric"] == "round_trips"]
+    assert scaling["stack"] == "greensock-workers" and scaling["over"] == "greensock-serve"
+    assert scaling["ratio"] > 0 and scaling["paired"] > 0
+    table = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "| W3 | round trips/s | greensock-workers | greensock-serve |" in table
+
+
+def test_scaling_pairs_match_the_same_client() -> None:
+    names = ["greensock-serve", "greensock-workers", "greensock-serve/floor",
+             "greensock-workers/floor", "greensock-workers/gevent"]  # fmt: skip
+    assert stacks.scaling_pairs(names) == [
+        ("greensock-workers", "greensock-serve"),
+        ("greensock-workers/floor", "greensock-serve/floor"),
+    ]
+    assert "greensock-workers" not in stacks.DEFAULT_STACKS

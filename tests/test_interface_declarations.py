@@ -55,6 +55,7 @@ from greensock.interfaces import (
     IReadWriteSocket,
     ISelectorManager,
     IServerSocket,
+    IServing,
     ISocket,
     ISocketBuilder,
     ITcpSocketBuilder,
@@ -102,6 +103,7 @@ EXPECTED_BASES: dict[InterfaceClass, set[InterfaceClass]] = {
     ISocketBuilder: {IConfigurable},
     ITcpSocketBuilder: {IConfigurable},
     IUDPSocketBuilder: {IConfigurable},
+    IServing: {Interface},
 }
 
 ATTRIBUTE = None  # marks an ``Attribute`` in EXPECTED_MEMBERS; a string is a method signature
@@ -239,6 +241,15 @@ EXPECTED_MEMBERS: dict[InterfaceClass, dict[str, str | None]] = {
     IUDPSocketBuilder: {
         "bind": "(hostOrAddress='0.0.0.0', port=0, *, configure=None)",
         "connect": "(remoteAddress, localAddress=None, *, configure=None)",
+    },
+    IServing: {
+        "server": ATTRIBUTE,
+        "activeConnections": ATTRIBUTE,
+        "isActive": ATTRIBUTE,
+        "stop": "(timeout=None)",
+        "join": "(timeout=None)",
+        "__enter__": "()",
+        "__exit__": _EXIT,
     },
 }
 
@@ -660,6 +671,25 @@ class FakeSocketBuilder(FakeConfigurable):
         return FakeUDPSocketBuilder()
 
 
+@implementer(IServing)
+class FakeServing:
+    server = FakeServerSocket()
+    activeConnections = 0
+    isActive = False
+
+    def stop(self, timeout: float | None = None) -> bool:
+        return True
+
+    def join(self, timeout: float | None = None) -> bool:
+        return True
+
+    def __enter__(self) -> FakeServing:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        pass
+
+
 FAKES: dict[InterfaceClass, type] = {
     IASocket: FakeASocket,
     IABoundSocket: FakeABoundSocket,
@@ -689,6 +719,7 @@ FAKES: dict[InterfaceClass, type] = {
     ISocketBuilder: FakeSocketBuilder,
     ITcpSocketBuilder: FakeTcpSocketBuilder,
     IUDPSocketBuilder: FakeUDPSocketBuilder,
+    IServing: FakeServing,
 }
 
 

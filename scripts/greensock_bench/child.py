@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import stacks, sysinfo
@@ -39,6 +39,12 @@ class Control:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        #: What a server answers to ``rss`` and ``cpu``: this process's figures, unless the
+        #: stack serves from several processes and replaces them with their sums.
+        self.measures: dict[str, Callable[[], float]] = {
+            "rss": sysinfo.rss_bytes,
+            "cpu": time.process_time,
+        }
 
     def emit(self, message: dict[str, Any]) -> None:
         """Send one JSON message to the parent."""
@@ -75,13 +81,12 @@ class Control:
     def serve_requests(self) -> None:
         """Server: answer each ``rss`` or ``cpu`` line on stdin from a thread; exit when stdin
         closes."""
-        answers = {"rss": sysinfo.rss_bytes, "cpu": time.process_time}
 
         def loop() -> None:
             for line in sys.stdin:
                 request = line.strip()
-                if request in answers:
-                    self.emit({request: answers[request]()})
+                if request in self.measures:
+                    self.emit({request: self.measures[request]()})
             os._exit(0)
 
         threading.Thread(target=loop, name="bench-control", daemon=True).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,14 @@ def number(value: float | None) -> str:
     return f"{value:.2f}"
 
 
-def markdown(rows: list[Row], skipped: dict[str, str], meta: dict[str, Any]) -> str:
-    """The results as a Markdown table, followed by skips and failures."""
+def markdown(
+    rows: list[Row],
+    skipped: dict[str, str],
+    meta: dict[str, Any],
+    scaling: Sequence[tuple[Row, str]] = (),
+) -> str:
+    """The results as a Markdown table, the scaling comparisons (each row of a stack with
+    the stack it is compared with, see ``stacks.SCALING``), then skips and failures."""
     baseline = meta["baseline"]
     lines = [
         f"Benchmark: {meta['duration']:g} s per run, {meta['repeat']} interleaved repetition(s); "
@@ -57,6 +64,18 @@ def markdown(rows: list[Row], skipped: dict[str, str], meta: dict[str, Any]) -> 
         "is faster, except for KiB/conn and µs CPU/op, where above 1 is more memory or more "
         "CPU time.",
     ]
+    if scaling:
+        lines += [
+            "",
+            "| workload | metric | stack | over | ratio of medians | paired ratio |",
+            "|---|---|---|---|---:|---:|",
+        ]
+        for row, reference in scaling:
+            ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "—"
+            paired = f"{row.paired:.2f}x" if row.paired is not None else "—"
+            lines.append(
+                f"| {row.workload} | {row.unit} | {row.stack} | {reference} | {ratio} | {paired} |"
+            )
     for what, reason in skipped.items():
         lines.append(f"- {what}: skipped ({reason})")
     return "\n".join(lines) + "\n"

@@ -269,12 +269,19 @@ def _finish(
         "machine": sysinfo.machine(),
     }
     rows = stats.summarize(samples, run_stacks, stacks.BASELINE)
-    table = report.markdown(rows, skipped, meta)
+    scaling = [
+        (row, reference)
+        for stack, reference in stacks.scaling_pairs(run_stacks)
+        for row in stats.summarize(samples, [reference, stack], reference)
+        if row.stack == stack
+    ]
+    table = report.markdown(rows, skipped, meta, scaling)
     args.out.mkdir(parents=True, exist_ok=True)
     document = {
         "meta": meta,
         "skipped": skipped,
         "summary": [row.as_dict() for row in rows],
+        "scaling": [{**row.as_dict(), "over": reference} for row, reference in scaling],
         "samples": samples,
     }
     report.write_json(args.out / "bench.json", document)

@@ -103,6 +103,11 @@ def main(
 # -- servers ---------------------------------------------------------------------------------
 
 
+def connection_handler(kind: str) -> Callable[[SyncAdapter, SyncConn], None]:
+    """The server's handler of one connection of a TCP workload *kind*: ``(adapter, conn)``."""
+    return HANDLERS.get(kind, _echo_lines)
+
+
 def _serve(adapter: SyncAdapter, params: Params, control: Control) -> None:
     if params.kind == "udp":
         sock = adapter.udp_bind()
@@ -111,7 +116,7 @@ def _serve(adapter: SyncAdapter, params: Params, control: Control) -> None:
         for _ in range(MAX_ROUND_TRIPS):
             echo()
         return
-    handler = HANDLERS.get(params.kind, _echo_lines)
+    handler = connection_handler(params.kind)
     listener = adapter.listen()
     control.ready(listener.port)
     for _ in range(MAX_ACCEPTS):

@@ -42,6 +42,22 @@ STACKS: dict[str, Stack] = {
         Stack("uvloop", "asyncio_stack", ("uvloop",), "asyncio streams on uvloop", "uvloop"),
         Stack("trio", "trio_stack", ("trio",), "trio"),
         Stack(
+            "greensock-serve",
+            "greensock_serving",
+            ("gevent", "greensock"),
+            "greensock.serve() in one process",
+            "serve",
+            default=False,
+        ),
+        Stack(
+            "greensock-workers",
+            "greensock_serving",
+            ("gevent", "greensock"),
+            "greensock.serveWorkers() in 2 processes",
+            "workers",
+            default=False,
+        ),
+        Stack(
             "floor-datagram",
             "floor_datagram",
             ("gevent", "greensock"),
@@ -53,6 +69,23 @@ STACKS: dict[str, Stack] = {
 
 #: The stacks a run compares unless told otherwise: the peers, not the diagnostics.
 DEFAULT_STACKS = [name for name, stack in STACKS.items() if stack.default]
+
+#: Server stacks also compared with another server stack rather than only with the
+#: baseline: the one that scales (key) over the one it scales (value), same client.
+SCALING = {"greensock-workers": "greensock-serve"}
+
+
+def scaling_pairs(names: list[str]) -> list[tuple[str, str]]:
+    """``(stack, reference)`` pairs among *names* that SCALING compares: the same name with
+    the reference's server (``greensock-workers/floor`` with ``greensock-serve/floor``)."""
+    pairs = []
+    for name in names:
+        server, _, client = name.partition("/")
+        if server in SCALING:
+            reference = SCALING[server] + (f"/{client}" if client else "")
+            if reference in names:
+                pairs.append((name, reference))
+    return pairs
 
 
 def sides(name: str) -> tuple[str, str]:
