@@ -33,6 +33,7 @@ from . import (
     serveWorkers,
 )
 from .errors import ClosedChannelException
+from .stream import StreamSocket
 from .workers import stop_signals
 
 PROG = "python -m greensock"
@@ -210,7 +211,7 @@ def netcat(args: argparse.Namespace) -> int:
     else:
         plain = tcp.connect(args.host, args.port, timeout=CONNECT_TIMEOUT)
     with plain:  # closed at once by a successful tls(), which hands the connection over
-        sock = plain
+        sock: StreamSocket = plain
         if args.tls:
             context = _client_context(args)
             sock = plain.tls(context, serverName=args.servername, timeout=CONNECT_TIMEOUT)

@@ -235,12 +235,6 @@ def test_tls_echo_and_nc_with_a_trusted_certificate(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    reason="greensock.tls: half-closing a TLS socket's write channel calls SSLObject.unwrap(),"
-    " whose second SSL_shutdown consumes (drops) the peer's records already buffered in the"
-    " incoming BIO; the read then ends in SSLEOFError. A transport defect, reported.",
-    strict=False,
-)
 def test_tls_echo_and_nc_round_trip_a_large_payload(
     echo: Any, certificates: dict[str, str]
 ) -> None:
