@@ -114,9 +114,12 @@ class CheckRun:
     ) -> None:
         gevent.killall(self._greenlets, block=True, timeout=KILL_TIMEOUT)
         for sock in self._sockets:
+            dispose = getattr(sock, "dispose", None)
+            if not callable(dispose):
+                continue  # not a socket: makePair was wrong, and the verdict says so
             # A broken close must not hang the clean-up, nor hide the check's verdict.
-            with gevent.Timeout(KILL_TIMEOUT, False):
-                sock.dispose()
+            with gevent.Timeout(KILL_TIMEOUT, False), contextlib.suppress(Exception):
+                dispose()
 
     def error(self, problem: str) -> AssertionError:
         """The AssertionError this check fails with: the step, *problem* and the seed."""
@@ -152,6 +155,7 @@ class CheckRun:
         try:
             first, second = made
         except (TypeError, ValueError):
+            self._sockets.append(made)  # closed at the end, if it is a socket
             self.fail(f"makePair() returned {made!r}, not a pair of sockets")
         self._sockets += [first, second]
         for sock in (first, second):

@@ -32,8 +32,12 @@ def _echoInOrder(run: CheckRun, count: int = 100) -> None:
         (incoming, outgoing), (echoIn, echoOut) = channels(first), channels(second)
 
         def echo() -> None:
-            for _ in range(count):
-                payload = echoIn.readPacket(echoIn.readInt())
+            for index in range(count):
+                length = echoIn.readInt()
+                if not 0 <= length < 4096:
+                    run.fail(f"the length of record {index} read as {length}: bytes were lost "
+                             "or reordered on the way")
+                payload = echoIn.readPacket(length)
                 echoOut.writeInt(len(payload))
                 echoOut.writePacket(payload)
                 echoOut.flush()
@@ -49,7 +53,11 @@ def _echoInOrder(run: CheckRun, count: int = 100) -> None:
                 outgoing.writePacket(record)
             outgoing.flush()
             for index, record in enumerate(batch, sent):
-                back = incoming.readPacket(incoming.readInt())
+                length = incoming.readInt()
+                if length != len(record):
+                    run.fail(f"record {index} of {len(record)} bytes came back with a length of "
+                             f"{length}: bytes were lost or reordered on the way")
+                back = incoming.readPacket(length)
                 if back != record:
                     run.fail(f"record {index} of {describe(record)} came back as "
                              f"{describe(back)}")
