@@ -14,7 +14,7 @@ import errno
 import hashlib
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
@@ -42,6 +42,7 @@ __all__ = [
     "randomSize",
     "randomText",
     "refused",
+    "runCheck",
 ]
 
 Pair = tuple[Any, Any]
@@ -203,6 +204,19 @@ class CheckRun:
         if not isinstance(outcome.error, expected):
             got = f"raised {outcome.error!r}" if outcome.error else f"returned {outcome.value!r}"
             self.fail(f"{what} {got}, expected {expected.__name__}")
+
+
+def runCheck(
+    check: str,
+    steps: Sequence[Callable[[CheckRun], None]],
+    makePair: MakePair,
+    seed: int | None,
+    timeout: float,
+) -> None:
+    """Run the *steps* of the check named *check*, in order, in one :class:`CheckRun`."""
+    with CheckRun(check, makePair, seed, timeout) as run:
+        for step in steps:
+            step(run)
 
 
 def randomSize(rng: random.Random, low: int, high: int) -> int:

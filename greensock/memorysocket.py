@@ -29,7 +29,7 @@ from __future__ import annotations
 import errno
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import gevent
 from zope.interface import implementer
@@ -48,11 +48,21 @@ __all__ = ["MemorySocket", "memorySocketPair"]
 #: What both ends of a memory pair report as their addresses (see the module docstring).
 UNNAMED = UnixSocketAddress("")
 
-_TLS_UNSUPPORTED = (
-    "TLS over memory sockets is not supported; use greensock.testing.socketPair('tls')"
-)
-
 _numbers = itertools.count(1)
+
+
+def _noTls(
+    self: Any,
+    context: Any = None,
+    serverName: str | None = None,
+    serverSide: bool = False,
+    timeout: float | None = None,
+) -> NoReturn:
+    """Not supported on memory sockets (``tls()``, ``connection().tls()``): raises
+    ``NotImplementedError``."""
+    raise NotImplementedError(
+        "TLS over memory sockets is not supported; use greensock.testing.socketPair('tls')"
+    )
 
 
 class _End:
@@ -313,15 +323,7 @@ class MemorySocket(SocketLifecycle):
         """Open both channels (``autoFlush=False``) and bundle them with this socket."""
         return _MemoryConnection(self, self.openReadChannel(), self.openWriteChannel())
 
-    def tls(
-        self,
-        context: Any = None,
-        serverName: str | None = None,
-        serverSide: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
-        """Not supported on memory sockets: raises ``NotImplementedError``."""
-        raise NotImplementedError(_TLS_UNSUPPORTED)
+    tls = _noTls
 
     def close(self) -> None:
         """Close; never blocks. Closing twice is harmless.
@@ -365,15 +367,7 @@ class _MemoryConnection(Connection):
 
     __slots__ = ()
 
-    def tls(
-        self,
-        context: Any = None,
-        serverName: str | None = None,
-        serverSide: bool = False,
-        timeout: float | None = None,
-    ) -> Connection:
-        """Not supported on memory sockets: raises ``NotImplementedError``."""
-        raise NotImplementedError(_TLS_UNSUPPORTED)
+    tls = _noTls
 
 
 def memorySocketPair() -> tuple[MemorySocket, MemorySocket]:

@@ -31,7 +31,7 @@ import gevent
 
 from .addresses import InetSocketAddress, SocketAddress, UnixSocketAddress
 from .builders import aSocket
-from .checkrun import STEP_TIMEOUT, CheckRun, MakePair, Pair
+from .checkrun import STEP_TIMEOUT, MakePair, Pair, runCheck
 from .losschecks import NOTHING_LOST_STEPS
 from .memorysocket import memorySocketPair
 from .selector import SelectorManager
@@ -44,6 +44,7 @@ __all__ = [
     "checkNothingLost",
     "checkTwoWayStream",
     "socketPair",
+    "tlsContexts",
 ]
 
 #: The kinds :func:`socketPair` makes.
@@ -123,7 +124,7 @@ def _connected(tcp: Any, address: SocketAddress, configure: Any) -> Pair:
 def _secured(plain: Pair) -> Pair:
     """Run both TLS handshakes over *plain*; close everything if either fails."""
     client, server = plain
-    serverContext, clientContext = _tlsContexts()
+    serverContext, clientContext = tlsContexts()
     made: list[Any] = [client, server]
     try:
         handshake = gevent.spawn(server.tls, serverContext, serverSide=True, timeout=PAIR_TIMEOUT)
@@ -139,23 +140,37 @@ def _secured(plain: Pair) -> Pair:
         raise
 
 
+def tlsContexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """Return ``(serverContext, clientContext)`` of the throwaway certificate authority of
+    ``socketPair("tls")``: the server's certificate is for ``localhost``, and the client
+    trusts the authority and checks host names.
+
+    For testing TLS code of your own, such as ``serve(server, handler,
+    tls=serverContext)`` reached with ``tls(clientContext, serverName="localhost")``. The
+    contexts are new on every call; the authority and its certificate are made once per
+    process with ``trustme``: ``ImportError`` saying so when it is not installed.
+    """
+    authority, certificate = _authority()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    certificate.configure_cert(server)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # checks the certificate and the name
+    authority.configure_trust(client)
+    return server, client
+
+
 @functools.lru_cache(maxsize=1)
-def _tlsContexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """``(server, client)`` contexts of a throwaway authority; the certificate names
-    ``localhost``. Made once per process: issuing a certificate costs a key pair."""
+def _authority() -> tuple[Any, Any]:
+    """The throwaway authority and its certificate for ``localhost``: key pairs are costly,
+    so one of each per process."""
     try:
         import trustme
     except ImportError:
         raise ImportError(
-            "socketPair('tls') needs the trustme package for its throwaway certificate "
-            "authority: pip install trustme"
+            "socketPair('tls') and tlsContexts() need the trustme package for their "
+            "throwaway certificate authority: pip install trustme"
         ) from None
     authority = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("localhost").configure_cert(server)
-    client = ssl.create_default_context()
-    authority.configure_trust(client)
-    return server, client
+    return authority, authority.issue_cert("localhost")
 
 
 # -- conformance checks ------------------------------------------------------------------
@@ -191,9 +206,7 @@ def checkTwoWayStream(
     broke and the seed (pass it as *seed* to replay the random choices). *timeout* bounds
     each step in seconds.
     """
-    with CheckRun("checkTwoWayStream", makePair, seed, timeout) as run:
-        for step in TWO_WAY_STEPS:
-            step(run)
+    runCheck("checkTwoWayStream", TWO_WAY_STEPS, makePair, seed, timeout)
 
 
 def checkHalfCloseableStream(
@@ -214,9 +227,7 @@ def checkHalfCloseableStream(
     broke and the seed (pass it as *seed* to replay the random choices). *timeout* bounds
     each step in seconds: a peer that never sees end of stream fails when it passes.
     """
-    with CheckRun("checkHalfCloseableStream", makePair, seed, timeout) as run:
-        for step in HALF_CLOSE_STEPS:
-            step(run)
+    runCheck("checkHalfCloseableStream", HALF_CLOSE_STEPS, makePair, seed, timeout)
 
 
 def checkNothingLost(
@@ -248,6 +259,4 @@ def checkNothingLost(
     broke and the seed (pass it as *seed* to replay the random choices; the moments of the
     network may still differ). *timeout* bounds each step in seconds.
     """
-    with CheckRun("checkNothingLost", makePair, seed, timeout) as run:
-        for step in NOTHING_LOST_STEPS:
-            step(run)
+    runCheck("checkNothingLost", NOTHING_LOST_STEPS, makePair, seed, timeout)
