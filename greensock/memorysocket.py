@@ -96,6 +96,7 @@ class _End:
         raise NotImplementedError
 
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call the pipe's method *name*; raise what this end's users see if it raises."""
         try:
             return getattr(self._pipe, name)(*args, **kwargs)
         except BaseException as exc:
@@ -115,6 +116,9 @@ _E = TypeVar("_E", bound=_End)
 
 
 def _forward(name: str, doc: str, flushAfter: bool) -> Callable[..., Any]:
+    """A method that calls the pipe's *name* through ``_End._call`` (and flushes after it
+    when *flushAfter* and the end is autoFlush)."""
+
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = self._call(name, args, kwargs)
         if flushAfter and self.autoFlush:
@@ -127,6 +131,7 @@ def _forward(name: str, doc: str, flushAfter: bool) -> Callable[..., Any]:
 
 
 def _forwardAttribute(name: str, doc: str) -> property:
+    """A read-only property giving the pipe's *name*."""
     return property(lambda self: getattr(self._pipe, name), doc=doc)
 
 
