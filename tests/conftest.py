@@ -1,13 +1,15 @@
 """Shared fixtures: connected socket pairs over loopback, and channel pipes over every transport.
 
-Socket pairs (each closed at teardown):
+Socket pairs come from ``greensock.testing.socketPair``, the testing kit greensock ships;
+here they are closed at teardown, and skipped where the machine lacks what they need:
 
 * ``tcp_pair`` — ``(client, server)`` over 127.0.0.1;
 * ``tcp6_pair`` — the same over ::1 (skipped when the machine has no IPv6 loopback);
-* ``unix_pair`` — over a Unix socket in a temporary directory (skipped without AF_UNIX);
+* ``unix_pair`` — over a Unix socket (skipped without AF_UNIX);
 * ``socket_pair`` — parametrized over the three.
 
-Outside fixtures, :func:`open_pair` is the same thing as a context manager.
+Outside fixtures, :func:`open_pair` is the same thing as a context manager, for any kind
+``socketPair`` makes (``"tls"`` and ``"memory"`` too).
 
 Channel pipes: ``make_pipe(kind, capacity=None, autoFlush=False)`` returns a :class:`Pipe`
 whose ``writer`` feeds its ``reader``: one ``ByteChannel`` for ``"memory"`` (reader and writer
@@ -20,8 +22,6 @@ read channel that yields *data* then end of stream, for those kinds and ``"conte
 from __future__ import annotations
 
 import contextlib
-import shutil
-import ssl
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,8 +33,9 @@ import pytest
 from markers import has_ipv6_loopback, has_unix_sockets
 
 import greensock
+from greensock.testing import socketPair
 
-#: Kinds of socket pair :func:`open_pair` can build.
+#: Kinds of socket pair the ``socket_pair`` fixture gives.
 SOCKET_KINDS = ("tcp", "tcp6", "unix")
 #: Pipe kinds with a live writer: in memory, and over the kernel.
 PIPE_KINDS = ("memory", "tcp", "unix")
@@ -42,81 +43,29 @@ PIPE_KINDS = ("memory", "tcp", "unix")
 SOURCE_KINDS = ("content", "memory", "tcp", "unix")
 
 
-def _skip_if_unavailable(kind: str) -> None:
+def skip_if_unavailable(kind: str) -> None:
+    """Skip the test when this machine cannot make a ``socketPair`` of *kind*."""
     if kind == "tcp6" and not has_ipv6_loopback():
         pytest.skip("this machine has no IPv6 loopback (::1)")
     if kind == "unix" and not has_unix_sockets():
         pytest.skip("this platform has no Unix domain sockets")
+    if kind == "tls":
+        pytest.importorskip("trustme")
 
 
 @contextlib.contextmanager
-def open_pair(
-    kind: str = "tcp", directory: Path | None = None, configure: Any = None
-) -> Iterator[tuple[Any, Any]]:
-    """Yield a connected ``(client, server)`` pair of greensock sockets; close both after.
+def open_pair(kind: str = "tcp", configure: Any = None) -> Iterator[tuple[Any, Any]]:
+    """Yield ``socketPair(kind, configure=configure)``, ``(client, server)``; close both after.
 
-    *configure* is passed to the client's ``connect``.
-
-    *kind* is ``"tcp"`` (127.0.0.1), ``"tcp6"`` (::1) or ``"unix"`` (a socket file in
-    *directory*, or in a fresh temporary directory). The listening socket is closed as soon
-    as the connection is accepted.
+    *configure* applies to the client's ``connect``. Skips kinds this machine lacks.
     """
-    _skip_if_unavailable(kind)
-    scratch: str | None = None
-    tcp = greensock.aSocket().tcp()
-    if kind == "unix":
-        # sun_path holds about 100 bytes: fall back to a short directory for long test names.
-        if directory is None or len(str(directory)) > 80:
-            scratch = tempfile.mkdtemp(prefix="gs")
-            directory = Path(scratch)
-        address = greensock.UnixSocketAddress(str(directory / "s.sock"))
-        server_socket = tcp.bind(address)
-        target: tuple[Any, ...] = (address,)
-    elif kind in ("tcp", "tcp6"):
-        host = "127.0.0.1" if kind == "tcp" else "::1"
-        server_socket = tcp.bind(host, 0)
-        target = (host, server_socket.port)
-    else:
-        raise ValueError(f"unknown socket pair kind {kind!r}")
-    client = server = None
+    skip_if_unavailable(kind)
+    client, server = socketPair(kind, configure=configure)
     try:
-        # The kernel completes the handshake into the backlog: connect, then accept.
-        client = tcp.connect(*target, timeout=10, configure=configure)
-        server = server_socket.accept(timeout=10)
-        server_socket.close()
         yield client, server
     finally:
-        for sock in (client, server, server_socket):
-            if sock is not None:
-                sock.dispose()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-
-
-def tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """``(server, client)`` contexts of a throwaway authority; the certificate is for
-    ``localhost``. Skips the test when trustme is not installed."""
-    trustme = pytest.importorskip("trustme")
-    authority = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("localhost").configure_cert(server)
-    client = ssl.create_default_context()
-    authority.configure_trust(client)
-    return server, client
-
-
-@contextlib.contextmanager
-def open_tls_pair() -> Iterator[tuple[Any, Any]]:
-    """Yield a connected ``(client, server)`` pair of TLS sockets over 127.0.0.1."""
-    server_context, client_context = tls_contexts()
-    with open_pair("tcp") as (client, server):
-        handshake = gevent.spawn(server.tls, server_context, serverSide=True, timeout=10)
-        try:
-            secure_client = client.tls(client_context, serverName="localhost", timeout=10)
-        finally:
-            secure_server = handshake.get(timeout=10)
-        with secure_client, secure_server:
-            yield secure_client, secure_server
+        client.dispose()
+        server.dispose()
 
 
 @pytest.fixture
@@ -134,16 +83,16 @@ def tcp6_pair() -> Iterator[tuple[Any, Any]]:
 
 
 @pytest.fixture
-def unix_pair(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    """A connected ``(client, server)`` Unix stream pair with its socket file in tmp_path."""
-    with open_pair("unix", tmp_path) as pair:
+def unix_pair() -> Iterator[tuple[Any, Any]]:
+    """A connected ``(client, server)`` Unix stream pair."""
+    with open_pair("unix") as pair:
         yield pair
 
 
 @pytest.fixture(params=SOCKET_KINDS)
-def socket_pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+def socket_pair(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
     """A connected ``(client, server)`` pair: TCP over 127.0.0.1, TCP over ::1, Unix."""
-    with open_pair(request.param, tmp_path) as pair:
+    with open_pair(request.param) as pair:
         yield pair
 
 
@@ -166,7 +115,7 @@ class Pipe:
 
 
 @pytest.fixture
-def make_pipe(tmp_path: Path) -> Iterator[Callable[..., Pipe]]:
+def make_pipe() -> Iterator[Callable[..., Pipe]]:
     """Factory ``make_pipe(kind, capacity=None, autoFlush=False) -> Pipe``.
 
     *capacity* applies to the in-memory ``ByteChannel`` only (default: its own default).
@@ -182,9 +131,7 @@ def make_pipe(tmp_path: Path) -> Iterator[Callable[..., Pipe]]:
                 channel = greensock.ByteChannel(autoFlush=autoFlush, capacity=capacity)
             pipe = Pipe(kind, channel, channel)
         else:
-            directory = tmp_path / f"pipe{len(pipes)}"
-            directory.mkdir()
-            client, server = stack.enter_context(open_pair(kind, directory))
+            client, server = stack.enter_context(open_pair(kind))
             pipe = Pipe(
                 kind,
                 client.openWriteChannel(autoFlush=autoFlush),
@@ -239,9 +186,8 @@ __all__ = [
     "has_ipv6_loopback",
     "has_unix_sockets",
     "open_pair",
-    "open_tls_pair",
     "settle",
-    "tls_contexts",
+    "skip_if_unavailable",
 ]
 
 

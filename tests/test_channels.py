@@ -1471,8 +1471,8 @@ def test_socket_write_channel_flushes_itself_at_64_KiB(make_pipe: MakePipe, kind
 
 
 @pytest.mark.parametrize("kind", SOCKET_KINDS)
-def test_write_channel_close_half_closes(kind: str, tmp_path: Any) -> None:
-    with open_pair(kind, tmp_path) as (client, server):
+def test_write_channel_close_half_closes(kind: str) -> None:
+    with open_pair(kind) as (client, server):
         client_out, client_in = client.openWriteChannel(), client.openReadChannel()
         server_in, server_out = server.openReadChannel(), server.openWriteChannel()
         client_out.writeStringUtf8("request\n")
@@ -1489,8 +1489,8 @@ def test_write_channel_close_half_closes(kind: str, tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", SOCKET_KINDS)
-def test_peer_eof_is_not_an_error(kind: str, tmp_path: Any) -> None:
-    with open_pair(kind, tmp_path) as (client, server):
+def test_peer_eof_is_not_an_error(kind: str) -> None:
+    with open_pair(kind) as (client, server):
         out = client.openWriteChannel()
         incoming = server.openReadChannel()
         out.writeFully(b"\x00\x01")
@@ -1510,8 +1510,8 @@ def test_peer_eof_is_not_an_error(kind: str, tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", SOCKET_KINDS)
-def test_channels_open_once_per_socket(kind: str, tmp_path: Any) -> None:
-    with open_pair(kind, tmp_path) as (client, server):
+def test_channels_open_once_per_socket(kind: str) -> None:
+    with open_pair(kind) as (client, server):
         client.openReadChannel()
         client.openWriteChannel(autoFlush=True)
         with pytest.raises(RuntimeError):
@@ -1526,9 +1526,9 @@ def test_channels_open_once_per_socket(kind: str, tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", SOCKET_KINDS)
-def test_echo_both_ways_at_once(kind: str, tmp_path: Any) -> None:
+def test_echo_both_ways_at_once(kind: str) -> None:
     data = random_bytes(2_000_000)
-    with open_pair(kind, tmp_path) as (client, server):
+    with open_pair(kind) as (client, server):
         echo_in, echo_out = server.openReadChannel(), server.openWriteChannel()
         echo = gevent.spawn(echo_in.copyAndClose, echo_out)
         out, back = client.openWriteChannel(), client.openReadChannel()

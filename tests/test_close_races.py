@@ -26,12 +26,10 @@ def _write_forever(channel: Any) -> None:
 @pytest.mark.parametrize("lingerSeconds", [-1, 0])
 @pytest.mark.parametrize("kind", ["tcp", "unix"])
 def test_a_writer_blocked_when_its_socket_closes_gets_ClosedWriteChannelException(
-    kind: str, lingerSeconds: int, peerHasUnreadBytes: bool, tmp_path: Path
+    kind: str, lingerSeconds: int, peerHasUnreadBytes: bool
 ) -> None:
-    for attempt in range(10):
-        directory = tmp_path / str(attempt)
-        directory.mkdir()
-        with open_pair(kind, directory, {"lingerSeconds": lingerSeconds}) as (client, server):
+    for _ in range(10):
+        with open_pair(kind, configure={"lingerSeconds": lingerSeconds}) as (client, server):
             if peerHasUnreadBytes:
                 toClient = server.openWriteChannel()
                 toClient.writePacket(b"unread by the client" * 100)
@@ -79,12 +77,10 @@ def test_closing_a_selector_over_many_busy_sockets_reports_only_closed_channels(
 
 
 @pytest.mark.parametrize("kind", ["tcp", "unix"])
-def test_close_wakes_a_blocked_reader_while_output_is_still_draining(
-    kind: str, tmp_path: Path
-) -> None:
+def test_close_wakes_a_blocked_reader_while_output_is_still_draining(kind: str) -> None:
     # A fixed send buffer (no autotuning): once full, it stays full while the peer does not
     # read.
-    with open_pair(kind, tmp_path, {"sendBufferSize": 65536}) as (client, server):
+    with open_pair(kind, configure={"sendBufferSize": 65536}) as (client, server):
         # Its flush blocks with bytes pending: close() has them to drain.
         writing = gevent.spawn(_write_forever, client.openWriteChannel())
         reading = gevent.spawn(client.openReadChannel().readUTF8Line)
@@ -103,10 +99,10 @@ def test_close_wakes_a_blocked_reader_while_output_is_still_draining(
 
 
 @pytest.mark.parametrize("kind", ["tcp", "unix"])
-def test_closing_with_unread_bytes_ends_the_connection_cleanly(kind: str, tmp_path: Path) -> None:
+def test_closing_with_unread_bytes_ends_the_connection_cleanly(kind: str) -> None:
     """Unread bytes in the kernel would make the close a reset, and the peer would lose the
     last bytes it had not read yet."""
-    with open_pair(kind, tmp_path) as (client, server):
+    with open_pair(kind) as (client, server):
         toClient = server.openWriteChannel()
         toClient.writePacket(b"never read" * 1000)
         toClient.flush()

@@ -12,12 +12,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gevent
 import pytest
-from conftest import open_pair, open_tls_pair, settle
+from conftest import open_pair, settle
 
 import greensock
 
@@ -37,13 +36,12 @@ class Link:
 
 
 @contextlib.contextmanager
-def open_link(kind: str, directory: Path) -> Iterator[Link]:
+def open_link(kind: str) -> Iterator[Link]:
     if kind == "memory":
         forward, backward = greensock.ByteChannel(), greensock.ByteChannel()
         yield Link(forward, forward, backward, backward)
         return
-    pairs = open_tls_pair() if kind == "tls" else open_pair(kind, directory)
-    with pairs as (client, server):
+    with open_pair(kind) as (client, server):
         yield Link(
             client.openWriteChannel(),
             server.openReadChannel(),
@@ -120,9 +118,9 @@ THROWERS = [
 @pytest.mark.parametrize("thrower", THROWERS, ids=repr)
 @pytest.mark.parametrize("kind", STREAM_KINDS)
 def test_exception_thrown_into_a_blocked_read_leaves_the_connection_intact(
-    kind: str, thrower: Thrower, tmp_path: Path
+    kind: str, thrower: Thrower
 ) -> None:
-    with open_link(kind, tmp_path) as link:
+    with open_link(kind) as link:
         link.out.writeStringUtf8("par")
         link.out.flush()
         thrower.interrupt(link.into.readUTF8Line)
@@ -139,11 +137,11 @@ def test_exception_thrown_into_a_blocked_read_leaves_the_connection_intact(
 @pytest.mark.parametrize("thrower", THROWERS, ids=repr)
 @pytest.mark.parametrize("kind", ("tcp", "unix", "tls"))
 def test_exception_thrown_into_a_blocked_flush_keeps_every_byte(
-    kind: str, thrower: Thrower, tmp_path: Path
+    kind: str, thrower: Thrower
 ) -> None:
     chunk = bytes(range(256)) * 200  # 51,200 bytes: placed whole, handed on by flush()
     count = 400  # 20 MB: more than loopback's buffers hold, so a flush blocks
-    with open_link(kind, tmp_path) as link:
+    with open_link(kind) as link:
         sent = 0
 
         def write() -> None:

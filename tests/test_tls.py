@@ -18,18 +18,14 @@ from zope.interface.verify import verifyObject
 
 import greensock
 from greensock.interfaces import ISocket
+from greensock.testing import tlsContexts
 
 trustme = pytest.importorskip("trustme")
 
 
 @pytest.fixture(scope="module")
 def contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    authority = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("localhost").configure_cert(server)
-    client = ssl.create_default_context()
-    authority.configure_trust(client)
-    return server, client
+    return tlsContexts()
 
 
 def _echo_server(server_context: ssl.SSLContext):
