@@ -21,13 +21,14 @@ The ends exist so that a memory socket behaves like a kernel one where a bare
 
 Both sockets' ``localAddress`` and ``remoteAddress`` are ``UnixSocketAddress("")``, the
 unnamed address the kernel reports for ``socket.socketpair()``. ``tls()`` is not supported
-(``NotImplementedError``): use ``socketPair("tls")``.
+(``RuntimeError``): use ``socketPair("tls")``.
 """
 
 from __future__ import annotations
 
 import errno
 import itertools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
@@ -59,13 +60,13 @@ def _noTls(
     timeout: float | None = None,
 ) -> NoReturn:
     """Not supported on memory sockets (``tls()``, ``connection().tls()``): raises
-    ``NotImplementedError``."""
-    raise NotImplementedError(
+    ``RuntimeError``."""
+    raise RuntimeError(
         "TLS over memory sockets is not supported; use greensock.testing.socketPair('tls')"
     )
 
 
-class _End:
+class _End(ABC):
     """One end of a pipe; subclasses name the interface they forward and what a failure
     of the other end looks like from here."""
 
@@ -91,9 +92,9 @@ class _End:
             self._peerFailure = self._failureOfPeer()
         return self._peerFailure
 
+    @abstractmethod
     def _failureOfPeer(self) -> BaseException:
         """The exception this end's users see once the *other* end failed the pipe."""
-        raise NotImplementedError
 
     def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call the pipe's method *name*; raise what this end's users see if it raises."""

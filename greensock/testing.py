@@ -75,7 +75,7 @@ def socketPair(
     - ``"memory"``: two ``ByteChannel``\\ s stapled into sockets that behave like kernel
       ones (see :mod:`greensock.memorysocket`): no file descriptor, no selector (closing
       *selector* does not close them), no socket options, no TLS (``tls()`` raises
-      ``NotImplementedError``); both addresses are ``UnixSocketAddress("")``, the unnamed
+      ``RuntimeError``); both addresses are ``UnixSocketAddress("")``, the unnamed
       address of ``socket.socketpair()``.
 
     The first socket is the one that connected (the TLS client), the second the one that

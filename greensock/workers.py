@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import logging
 import os
 import pickle
@@ -394,16 +395,16 @@ def serveWorkers(
 
     Blocks the calling greenlet (and, as a fork copies the process, must be called from the
     main thread of a program that keeps nothing else running: the workers start as copies
-    of it). Raises NotImplementedError where there is no ``fork`` (not POSIX) or no
-    SO_REUSEPORT; RuntimeError outside the main thread; TypeError or ValueError for bad
-    arguments (those of :func:`serve` included, checked before any fork); and the exception
-    that kept the first workers from listening (``OSError`` with ``EADDRINUSE``,
-    ``socket.gaierror``...), after stopping those that did.
+    of it). Raises OSError (``ENOSYS``) where there is no ``fork`` (not POSIX), OSError
+    (``ENOPROTOOPT``) where there is no SO_REUSEPORT; RuntimeError outside the main thread;
+    TypeError or ValueError for bad arguments (those of :func:`serve` included, checked
+    before any fork); and the exception that kept the first workers from listening
+    (``OSError`` with ``EADDRINUSE``, ``socket.gaierror``...), after stopping those that did.
     """
     if not hasattr(os, "fork"):
-        raise NotImplementedError("serveWorkers needs os.fork: it runs on POSIX systems only")
+        raise OSError(errno.ENOSYS, "serveWorkers needs os.fork: it runs on POSIX systems only")
     if not hasattr(gevent.os, "fork_and_watch"):
-        raise NotImplementedError("serveWorkers needs gevent.os.fork_and_watch (POSIX)")
+        raise OSError(errno.ENOSYS, "serveWorkers needs gevent.os.fork_and_watch (POSIX)")
     if not isinstance(address, InetSocketAddress):
         raise TypeError(
             "address must be an InetSocketAddress (SO_REUSEPORT shares TCP/IP ports only), "
@@ -425,5 +426,7 @@ def serveWorkers(
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("serveWorkers must run in the main thread: it handles SIGTERM/SIGINT")
     if not hasattr(stdsocket, "SO_REUSEPORT"):
-        raise NotImplementedError("serveWorkers needs SO_REUSEPORT, which this system lacks")
+        raise OSError(
+            errno.ENOPROTOOPT, "serveWorkers needs SO_REUSEPORT, which this system lacks"
+        )
     WorkerSupervisor(address, handler, workers, configure, settings).run(ready)

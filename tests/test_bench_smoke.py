@@ -64,7 +64,7 @@ def test_quick_bench_reports_positive_numbers_for_every_workload_and_stack(
             sample = runs[0]
             assert sample["ok"], sample["error"]
             assert set(sample["metrics"]) == {m.key for m in TABLE[workload].metrics}
-            assert all(value > 0 for value in sample["metrics"].values()), sample
+            assert all(value > 0 for value in sample["metrics"].values()), sample["metrics"]
             assert sample["result"]["seconds"] > 0
             if TABLE[workload].kind == "many":
                 assert set(sample["rss"]) == {"base", "idle", "active"}
@@ -255,7 +255,10 @@ def test_serve_and_serveWorkers_stacks_run_W3_and_are_compared_with_each_other(
     )  # fmt: skip
     for sample in document["samples"]:
         assert sample["ok"], sample["error"]
-        assert all(value > 0 for value in sample["metrics"].values()), sample
+        metrics = sample["metrics"]
+        assert metrics["round_trips"] > 0 and metrics["cpu_per_op"] > 0, metrics
+        # Twenty idle connections spread over two processes' page-rounded RSS may add none.
+        assert metrics["idle_memory"] >= 0, metrics
         # The workers' CPU time counts in the server's: a tree's, at least the parent's.
         assert 0 < sample["cpu"]["server"] < sample["wall_seconds"] * 2
     (scaling,) = [r for r in document["scaling"] if r["metric"] == "round_trips"]

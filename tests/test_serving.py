@@ -19,7 +19,7 @@ from typing import Any
 
 import gevent
 import pytest
-from conftest import settle, tls_contexts
+from conftest import settle
 from gevent.event import Event
 from markers import needs_unix
 from processes import child_env, poll
@@ -36,6 +36,7 @@ from greensock import (
     serve,
 )
 from greensock.interfaces import IServing
+from greensock.testing import tlsContexts
 
 LOCAL = "127.0.0.1"
 
@@ -346,7 +347,7 @@ def test_a_unix_server_is_served_and_its_file_removed_at_stop(unix_dir: Path) ->
 @pytest.fixture(scope="module")
 def contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """(server, client) contexts of a throwaway authority, for ``localhost``."""
-    return tls_contexts()
+    return tlsContexts()
 
 
 class Recording:

@@ -13,7 +13,7 @@ from typing import Any
 
 import gevent
 import pytest
-from conftest import open_tls_pair
+from conftest import open_pair
 from zope.interface.verify import verifyObject
 
 import greensock
@@ -366,7 +366,7 @@ def test_a_handshake_timeout_after_bytes_arrived_closes_the_socket(contexts) -> 
 def test_a_half_close_keeps_what_the_peer_sent_and_was_not_read_yet(contexts) -> None:
     """close_notify goes out through OpenSSL's shutdown, which drops application data it
     reads on the way: received records not read yet must survive it."""
-    with open_tls_pair() as (client, server):
+    with open_pair("tls") as (client, server):
         payload = os.urandom(300_000)
         toClient = server.openWriteChannel()
         sending = gevent.spawn(toClient.writeFully, payload)
