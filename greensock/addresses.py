@@ -21,7 +21,7 @@ import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from gevent import socket as gsocket
+from .lookup import getaddrinfo
 
 __all__ = [
     "InetSocketAddress",
@@ -116,11 +116,8 @@ class InetSocketAddress(SocketAddress):
         if literal is not None:
             return literal[1]
         try:
-            # Encode as getaddrinfo would, here: gevent's resolver threads log a traceback
-            # for a name the IDNA codec refuses (a label over 63 characters, say).
-            self._hostname.encode("idna")
-            infos = gsocket.getaddrinfo(self._hostname, None, 0, socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
+            infos = getaddrinfo(self._hostname, None, 0, socket.SOCK_STREAM)
+        except OSError:
             return None
         for family, _type, _proto, _canonname, sockaddr in infos:
             if family in (socket.AF_INET, socket.AF_INET6):

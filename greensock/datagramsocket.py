@@ -8,7 +8,7 @@ events only when the kernel says "would block": that is gevent's ``recvfrom``/``
 minus one Python frame and minus ``sendto``'s habit of returning 0 (a silently dropped
 datagram) when the kernel is still full after one wait.
 
-Every OS error of a transfer goes through :meth:`DatagramSocket._failure`.
+Every exception of a transfer goes through :meth:`DatagramSocket._transferFailed`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from .errors import (
     ClosedSendChannelException,
     ClosedWriteChannelException,
     ConcurrentIOException,
+    Outcome,
     SocketTimeoutException,
-    closed_by_another_greenlet,
+    transfer_outcome,
 )
 from .jobs import CompletionHandler, Job, WriterJob
 from .lifecycle import SocketLifecycle
@@ -215,7 +216,7 @@ class DatagramSocket(SocketLifecycle):
                 except BlockingIOError:
                     self._waitFirst = WAIT_FIRST_RUN
                 except OSError as exc:
-                    raise self._failure(exc, who, sending=False) from None
+                    raise self._transferFailed(exc, who, False, fromWait=False) from None
                 self._wait(sock.readWatcher, who, False)
         finally:
             self._receiver = None
@@ -246,7 +247,7 @@ class DatagramSocket(SocketLifecycle):
             except BlockingIOError:
                 pass
             except OSError as exc:
-                raise self._failure(exc, who, sending=True) from None
+                raise self._transferFailed(exc, who, True, fromWait=False) from None
             with self._sendTurn:
                 self._sender = who
                 try:
@@ -255,19 +256,14 @@ class DatagramSocket(SocketLifecycle):
                     self._sender = None
 
     def _wait(self, watcher: Any, who: Any, sending: bool) -> None:
-        """Wait for *watcher* on behalf of *who*; what a wake-up means is decided as a stream
-        socket's :meth:`~greensock.stream.StreamSocket._interrupted` decides it."""
+        """Wait for *watcher* on behalf of *who* (see :meth:`_transferFailed`)."""
         try:
             self._sock.wait(watcher, NoProgress)
         except BaseException as exc:
-            if isinstance(exc, NoProgress):
-                # gevent's default socket timeout (socket.setdefaulttimeout): the socket stays
-                # usable, as after receive(timeout=...).
-                raise SocketTimeoutException(f"no progress for {self._sock.timeout} s") from None
-            closed = self._closedFor(who, sending)
-            if closed is None:
+            error = self._transferFailed(exc, who, sending, fromWait=True)
+            if error is exc:
                 raise
-            raise closed from None
+            raise error from None
         closed = self._closedFor(who, sending)
         if closed is not None:
             raise closed
@@ -291,18 +287,28 @@ class DatagramSocket(SocketLifecycle):
             return ClosedWriteChannelException("the socket is closed")
         return ClosedReadChannelException("the socket is closed")
 
-    def _failure(self, exc: OSError, who: Any, sending: bool) -> BaseException:
-        """What a failed receive or send raises; the socket stays usable unless closed.
+    def _transferFailed(
+        self, exc: BaseException, who: Any, sending: bool, fromWait: bool
+    ) -> BaseException:
+        """What a receive or send that raised *exc* raises, as
+        :func:`~greensock.errors.transfer_outcome` decides; the socket stays usable unless
+        closed.
 
-        Closed before (EBADF) or cancelled: see :meth:`_closedFor`. The kernel's EMSGSIZE and
-        EACCES get a message that says what to do. Anything else (ConnectionRefusedError)
-        is raised as it is.
+        Closed locally (before, or under the caller): see :meth:`_closedFor`. Thrown in:
+        *exc* itself. gevent's default socket timeout: SocketTimeoutException. A kernel
+        error is raised as it is (ConnectionRefusedError...), EMSGSIZE and EACCES with a
+        message that says what to do.
         """
         closed = self._closedFor(who, sending)
-        if closed is not None:
-            return closed
-        if closed_by_another_greenlet(exc):
-            return self._closedError(who, sending)
+        outcome = transfer_outcome(exc, closed is not None, fromWait)
+        if outcome is Outcome.THROWN_IN:
+            return exc
+        if outcome is Outcome.CLOSED_LOCALLY:
+            return closed or self._closedError(who, sending)
+        if outcome is Outcome.NO_PROGRESS:
+            # socket.setdefaulttimeout: the socket stays usable, as after receive(timeout=).
+            return SocketTimeoutException(f"no progress for {self._sock.timeout} s")
+        assert isinstance(exc, OSError)
         if exc.errno == errno.EMSGSIZE:
             return OSError(
                 errno.EMSGSIZE,
@@ -365,7 +371,8 @@ class DatagramSocket(SocketLifecycle):
             reader._failedBy(ClosedReadChannelException("the socket was closed"))
         if writer is not None and not writer.isClosedForWrite:
             self._finishOutput(writer._end())
-        # gevent throws cancel_wait_ex into greenlets blocked on it; _failure says "closed".
+        # gevent throws cancel_wait_ex into greenlets blocked on it; _transferFailed says
+        # "closed".
         self._sock.close()
         # The channels point back at this socket: without them it is freed by reference
         # counting alone once dropped (openReadChannel/openWriteChannel now raise anyway).

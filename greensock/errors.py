@@ -6,18 +6,21 @@ keeps working on code that never heard of greensock.
 
 Kernel errors stay Python's own (``ConnectionRefusedError``, ``ConnectionResetError``,
 ``socket.gaierror``...); :func:`closed_by_another_greenlet` is the one place that recognises
-gevent's way of saying "this file descriptor was closed under you", and
+gevent's way of saying "this file descriptor was closed under you", :func:`transfer_outcome`
+the one place that decides what a failed transfer means, and
 :func:`naming_target` the one place that makes a failed connect, bind or resolution say
 what it tried.
 """
 
 from __future__ import annotations
 
+import enum
 import errno
 from typing import Any, TypeVar
 
 from gevent.socket import cancel_wait_ex
 
+from ._gevent import NoProgress
 from .addresses import from_sockaddr
 
 __all__ = [
@@ -28,8 +31,10 @@ __all__ = [
     "ClosedWriteChannelException",
     "ConcurrentIOException",
     "ConnectTimeoutException",
+    "Outcome",
     "SocketTimeoutException",
     "TooLongLineException",
+    "transfer_outcome",
 ]
 
 
@@ -67,6 +72,40 @@ class TooLongLineException(ValueError):
 
 class ConcurrentIOException(RuntimeError):
     """A second greenlet tried to block on a side of a channel another greenlet is blocked on."""
+
+
+class Outcome(enum.Enum):
+    """What happened to a transfer that raised: see :func:`transfer_outcome`."""
+
+    #: This side closed the socket, or cancelled or closed the channel: "closed locally".
+    CLOSED_LOCALLY = "closed locally"
+    #: Something the caller threw into the wait (``gevent.Timeout``, ``kill``): raise it as
+    #: it is, and leave the connection as it was.
+    THROWN_IN = "thrown in"
+    #: The socket's own timeout (``socketTimeout``) passed with no progress.
+    NO_PROGRESS = "no progress"
+    #: The kernel reported an error on this socket.
+    KERNEL_ERROR = "kernel error"
+
+
+def transfer_outcome(exc: BaseException, closedLocally: bool, fromWait: bool) -> Outcome:
+    """Decide what a transfer's exception *exc* means; the one place every transport asks.
+
+    *closedLocally*: this side closed or cancelled the socket or the channel (then nothing
+    else matters: a reset the close itself provoked is no failure to report). *fromWait*:
+    *exc* came out of a wait for readiness rather than out of the kernel call. A wait ends in
+    an exception for three reasons only: a local close (``cancel_wait_ex``), the socket's own
+    timeout (:class:`~greensock._gevent.NoProgress`, which nothing else raises), or whatever
+    the caller threw in. A kernel call fails for two: the descriptor is gone (EBADF, closed
+    locally) or the kernel says why.
+    """
+    if closedLocally:
+        return Outcome.CLOSED_LOCALLY
+    if fromWait:
+        return Outcome.NO_PROGRESS if isinstance(exc, NoProgress) else Outcome.THROWN_IN
+    if closed_by_another_greenlet(exc):
+        return Outcome.CLOSED_LOCALLY
+    return Outcome.KERNEL_ERROR
 
 
 def closed_by_another_greenlet(exc: BaseException) -> bool:

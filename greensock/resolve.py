@@ -8,7 +8,8 @@
   address a listener binds.
 - Where does a datagram go? :func:`datagram_sockaddr`, for a datagram socket's family.
 
-TCP, UDP and happy eyeballs all use these; nothing else calls ``getaddrinfo``. Failures name
+TCP, UDP and happy eyeballs all use these; they reach the resolver through
+:mod:`greensock.lookup` only. Failures name
 what was being done and to which address (:func:`~greensock.errors.naming_target`).
 """
 
@@ -20,10 +21,9 @@ import socket as stdsocket
 from collections.abc import Sequence
 from typing import Any
 
-from gevent import socket as gsocket
-
 from .addresses import InetSocketAddress, SocketAddress, family_of, to_sockaddr
 from .errors import naming_target
+from .lookup import AddrInfo, getaddrinfo
 
 __all__ = [
     "AddrInfo",
@@ -36,8 +36,6 @@ __all__ = [
     "same_endpoint",
 ]
 
-#: One entry of ``getaddrinfo``'s answer: (family, type, proto, canonname, sockaddr).
-AddrInfo = tuple[Any, Any, Any, str, Any]
 
 
 def connect_target(hostOrAddress: Any, port: int | None) -> SocketAddress:
@@ -86,7 +84,7 @@ def numeric_infos(target: SocketAddress, kind: int) -> tuple[AddrInfo] | None:
 def resolve(
     host: str, port: int, kind: int, family: int = 0, flags: int = 0, doing: str = "resolving"
 ) -> list[AddrInfo]:
-    """``getaddrinfo`` through gevent's resolver: the one place greensock resolves a name,
+    """The resolver's answer for *host* and *port* (:func:`greensock.lookup.getaddrinfo`),
     for connect, bind and datagrams alike.
 
     Raises ``socket.gaierror`` when *host* does not resolve, its message naming *host* and
@@ -95,21 +93,7 @@ def resolve(
     ``socket.gaierror`` too, never ``UnicodeError``.
     """
     try:
-        # Encoded here as getaddrinfo would encode it: given to gevent's resolver, a name
-        # the codec refuses fails in a worker thread, which logs a traceback to stderr
-        # before the UnicodeError reaches us.
-        host.encode("idna")
-    except UnicodeError as exc:
-        # EAI_NONAME, "Name or service not known": what the C library's getaddrinfo itself
-        # answers for such a name when given its bytes (b"a" * 64 + b".invalid"); the code a
-        # caller already handles for any name that does not resolve.
-        reason = exc.__cause__ or exc
-        refused = stdsocket.gaierror(
-            stdsocket.EAI_NONAME, f"Name or service not known: not a valid host name ({reason})"
-        )
-        raise naming_target(refused, doing, InetSocketAddress(host, port)) from None
-    try:
-        return list(gsocket.getaddrinfo(host, port, family, kind, 0, flags))
+        return getaddrinfo(host, port, family, kind, flags)
     except stdsocket.gaierror as exc:
         naming_target(exc, doing, InetSocketAddress(host, port))
         raise

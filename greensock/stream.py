@@ -5,10 +5,10 @@ switch) into one shared scratch buffer, then appends to its own buffer; a read i
 caller's memory with nothing buffered receives straight into it. The write channel sends
 with ``send`` (``sendall`` spends a ``getsockopt`` per call) from its pending buffer.
 
-Every transfer goes through :meth:`StreamSocket._transfer`: what its kernel call raises is
-decided by :meth:`StreamSocket._kernelFailed`, what its wait raises by
-:meth:`StreamSocket._interrupted`; only an error the kernel reports on an open socket fails
-the connection.
+Every transfer goes through :meth:`StreamSocket._transfer`, and every exception of one
+through :meth:`StreamSocket._transferFailed`, which asks
+:func:`greensock.errors.transfer_outcome` what it means: only an error the kernel reports on
+an open socket (or ``socketTimeout``) fails the connection.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from .errors import (
     ClosedChannelException,
     ClosedReadChannelException,
     ClosedWriteChannelException,
+    Outcome,
     SocketTimeoutException,
-    closed_by_another_greenlet,
+    transfer_outcome,
 )
 from .jobs import Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
@@ -195,10 +196,7 @@ class StreamSocket(SocketLifecycle):
     ) -> int:
         """``call(view)`` on the kernel socket, parking on its read (*reading*) or write
         watcher while it would block, and on the read watcher once before the call when
-        *waitFirst*.
-
-        Only what the kernel call raises can fail the connection (:meth:`_kernelFailed`);
-        what a wait raises means what :meth:`_interrupted` says.
+        *waitFirst*. What an exception means is :meth:`_transferFailed`'s to say.
         """
         sock = self._sock
         wait = waitFirst
@@ -207,7 +205,7 @@ class StreamSocket(SocketLifecycle):
                 try:
                     sock.wait(sock.readWatcher if reading else sock.writeWatcher, NoProgress)
                 except BaseException as exc:
-                    error = self._interrupted(exc, reading, channel)
+                    error = self._transferFailed(exc, reading, channel, fromWait=True)
                     if error is exc:
                         raise
                     raise error from None
@@ -223,26 +221,32 @@ class StreamSocket(SocketLifecycle):
                 if reading:
                     self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
             except OSError as exc:
-                raise self._kernelFailed(exc, reading, channel) from None
+                raise self._transferFailed(exc, reading, channel, fromWait=False) from None
 
-    def _interrupted(self, exc: BaseException, reading: bool, channel: Any) -> BaseException:
-        """What a transfer whose wait raised *exc* raises (SPEC principle 3).
-
-        - ``socketTimeout`` passed (:class:`~greensock._gevent.NoProgress`, raised by nobody
-          else): the connection fails with SocketTimeoutException;
-        - the socket was closed locally meanwhile (a close, a cancel, a hand-over to TLS),
-          whatever woke the wait: "closed locally" (:meth:`_closedLocally`);
-        - anything else thrown in (``gevent.Timeout``, ``Greenlet.kill``, an exception of the
-          caller's own) is *exc* itself, unchanged: no failure of the connection.
+    def _transferFailed(
+        self, exc: BaseException, reading: bool, channel: Any, fromWait: bool
+    ) -> BaseException:
+        """What a transfer that raised *exc* raises (SPEC principle 3, section 5), as
+        :func:`~greensock.errors.transfer_outcome` decides: the closed-channel exception
+        once closed locally; *exc* itself when thrown in; a failed connection (both channels
+        fail with the error, the socket is released) for a kernel error or ``socketTimeout``.
         """
-        if isinstance(exc, NoProgress):
+        closed = self._closedLocally(reading, channel)
+        outcome = transfer_outcome(exc, closed is not None, fromWait)
+        if outcome is Outcome.THROWN_IN:
+            return exc
+        if outcome is Outcome.CLOSED_LOCALLY:
+            if closed is None:  # EBADF: the descriptor was closed under the call
+                kind = ClosedReadChannelException if reading else ClosedWriteChannelException
+                closed = kind("the socket was closed")
+            return closed
+        failure = exc
+        if outcome is Outcome.NO_PROGRESS:
             failure = SocketTimeoutException(
                 f"no progress for {self._sock.timeout} s (socketTimeout)"
             )
-            self._fail(failure)
-            return failure
-        closed = self._closedLocally(reading, channel)
-        return exc if closed is None else closed
+        self._fail(failure)
+        return failure
 
     def _closedLocally(self, reading: bool, channel: Any) -> BaseException | None:
         """What a transfer on *channel* raises once this side closed or cancelled it; None
@@ -270,19 +274,6 @@ class StreamSocket(SocketLifecycle):
 
     def _sendHeld(self, channel: WriteEnd) -> None:
         """Put bytes a transport layer still holds on the wire (TLS ciphertext); none here."""
-
-    def _kernelFailed(self, exc: OSError, reading: bool, channel: Any) -> BaseException:
-        """What a failed recv/send raises: a kernel error on an open socket fails the whole
-        connection; on one closed locally (EBADF included) it means only that."""
-        closed = self._closedLocally(reading, channel)
-        if closed is not None:
-            return closed
-        if closed_by_another_greenlet(exc):
-            return (ClosedReadChannelException if reading else ClosedWriteChannelException)(
-                "the socket was closed"
-            )
-        self._fail(exc)
-        return exc
 
     def _wakeBlocked(self, reading: bool = False, writing: bool = False) -> None:
         """Wake a greenlet blocked on this socket, if any (its transfer then sees why)."""

@@ -364,7 +364,9 @@ def tcp_connect(
         sock.timeout = socketTimeout
         remote = from_sockaddr(sock.raw.family, sockaddr) if resolving else target
         connected = TcpSocket(selector, sock, remote)
-        connected._resetOnClose = values["lingerSeconds"] == 0
+        # lingerSeconds=0 is an abortive close (RST) over IP; a Unix socket has no such
+        # thing (the option is not applied to it): its close stays orderly, and drains.
+        connected._resetOnClose = values["lingerSeconds"] == 0 and sock.raw.family != _AF_UNIX
     except BaseException:
         sock.close()
         raise

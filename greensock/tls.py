@@ -110,7 +110,7 @@ class TlsSocket(TlsUpgrade, StreamSocket):
             except ssl.SSLZeroReturnError:
                 return 0  # the peer's close_notify: a clean end of stream
             except ssl.SSLError as exc:
-                raise self._kernelFailed(exc, True, channel) from None
+                raise self._transferFailed(exc, True, channel, fromWait=False) from None
             _pull(super()._receive, self._scratch, self._incoming, channel)
 
     def _send(self, view: memoryview, channel: WriteEnd) -> int:
@@ -119,7 +119,7 @@ class TlsSocket(TlsUpgrade, StreamSocket):
         try:
             count = int(self._tls.write(view[:_RECORD]))
         except ssl.SSLError as exc:
-            raise self._kernelFailed(exc, False, channel) from None
+            raise self._transferFailed(exc, False, channel, fromWait=False) from None
         # Reported as taken now; _sendHeld puts it on the wire before the flush returns.
         self._cipher += self._outgoing.read()
         return count

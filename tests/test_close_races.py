@@ -115,3 +115,30 @@ def test_closing_with_unread_bytes_ends_the_connection_cleanly(kind: str) -> Non
         fromClient = server.openReadChannel()
         assert fromClient.readUTF8Line() == "last words"
         assert fromClient.readUTF8Line() is None
+
+
+def test_lingerSeconds_0_on_a_unix_socket_still_drains_and_ends_cleanly() -> None:
+    """SO_LINGER is not applied to Unix sockets, which know no reset: dropping the pending
+    bytes there would end the stream early with a clean EOF, a truncation nobody sees."""
+    block = bytes(range(256)) * 200
+    written = 0
+
+    def write(channel: Any) -> None:
+        nonlocal written
+        for _ in range(1_000):  # bounded: 51 MB, far more than the buffers hold
+            channel.writePacket(block)
+            written += 1  # placed in the channel: close() owes it to the peer
+            channel.flush()
+
+    with open_pair("unix", configure={"lingerSeconds": 0, "sendBufferSize": 65536}) as (
+        client,
+        server,
+    ):
+        writing = gevent.spawn(write, client.openWriteChannel())
+        settle(0.05)
+        assert not writing.ready()
+        client.close()
+        with pytest.raises(greensock.ClosedWriteChannelException):
+            writing.get(timeout=5)
+        received = server.openReadChannel().readRemaining()
+        assert received == block * written

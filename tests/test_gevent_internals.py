@@ -33,3 +33,14 @@ def test_no_module_but_greensock_gevent_touches_gevent_internals() -> None:
         if path.name != "_gevent.py" and INTERNAL.search(path.read_text())
     }
     assert offenders == {}
+
+
+def test_only_greensock_lookup_asks_the_resolver() -> None:
+    package = Path(greensock.__file__).parent
+    asking = re.compile(r"(gsocket|socket|gevent\.socket)\.getaddrinfo\(")
+    offenders = [
+        path.name
+        for path in package.glob("*.py")
+        if path.name != "lookup.py" and asking.search(path.read_text())
+    ]
+    assert offenders == []
