@@ -16,6 +16,7 @@ from sphinx.directives.other import TocTree
 class OptionalTocTree(TocTree):
     def run(self) -> list[Any]:
         env = self.state.document.settings.env
+        env.note_reread()  # which entries exist may change between builds
         kept = StringList()
         for line, (source, offset) in zip(self.content, self.content.items, strict=True):
             name = line.strip()
