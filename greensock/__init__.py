@@ -4,6 +4,9 @@ Every call that suspends in ktor blocks only the calling greenlet here. The inte
 in :mod:`greensock.interfaces`; this module re-exports the public names.
 """
 
+#: The version of greensock; setup.cfg reads it from here (``attr: greensock.__version__``).
+__version__ = "0.1.0"
+
 from .addresses import InetSocketAddress, SocketAddress, UnixSocketAddress
 from .builders import SocketBuilder, TcpSocketBuilder, UDPSocketBuilder, aSocket
 from .connection import Connection

@@ -140,9 +140,17 @@ class TcpSocketBuilder(_Configurable):
     ) -> TcpSocket:
         """Connect to a host and port, an InetSocketAddress or a UnixSocketAddress.
 
-        *timeout* bounds the whole connect, resolution included (ConnectTimeoutException).
-        Raises ConnectionRefusedError, socket.gaierror... as the kernel and resolver say,
-        ClosedChannelException when the selector is closed.
+        ``connect("127.0.0.1", 9002)``, ``connect(InetSocketAddress(host, port))``,
+        ``connect(UnixSocketAddress(path))``; *configure* (a callable or a dict) applies to
+        a copy of this builder's options as ``TCPClientSocketOptions``. A host name with
+        several addresses is tried happy-eyeballs style (RFC 8305).
+
+        Blocks the calling greenlet while the name resolves and the connection is made;
+        *timeout* seconds bound the whole of it, resolution included. Raises
+        ConnectTimeoutException when *timeout* passes, ConnectionRefusedError for a closed
+        port, socket.gaierror for a name that does not resolve or is malformed (the
+        messages name the host and port tried), TypeError/ValueError for bad arguments or
+        options, ClosedChannelException when the selector is closed.
         """
         # tcp_connect checks that the selector is usable as it starts building.
         options = self._optionsFor(TCPClientSocketOptions, configure)
@@ -151,7 +159,18 @@ class TcpSocketBuilder(_Configurable):
     def bind(
         self, hostOrAddress: Any = "0.0.0.0", port: int = 0, *, configure: Configure = None
     ) -> ServerSocket:
-        """Listen on an address (the wildcard address on an ephemeral port by default)."""
+        """Listen on an address (the wildcard address on an ephemeral port by default).
+
+        ``bind("127.0.0.1", 9002)``, ``bind(InetSocketAddress(...))``,
+        ``bind(UnixSocketAddress(path))``; ``bind()`` or ``bind(None)`` is the wildcard
+        address on a port the kernel picks (read it from the server's ``port``).
+        *configure* applies to a copy of the options as ``AcceptorOptions``.
+
+        Blocks the calling greenlet only while a host name resolves. Raises OSError with
+        ``errno.EADDRINUSE`` for a port in use, socket.gaierror for a host name that does
+        not resolve, TypeError/ValueError for bad arguments or options,
+        ClosedChannelException when the selector is closed.
+        """
         self.selector._checkUsable()
         options = self._optionsFor(AcceptorOptions, configure)
         return tcp_bind(self.selector, hostOrAddress, port, options)
@@ -168,7 +187,14 @@ class UDPSocketBuilder(_Configurable):
     def bind(
         self, hostOrAddress: Any = "0.0.0.0", port: int = 0, *, configure: Configure = None
     ) -> Any:
-        """Bind a datagram socket (the wildcard address on an ephemeral port by default)."""
+        """Bind a datagram socket (the wildcard address on an ephemeral port by default).
+
+        The socket exchanges datagrams with anyone; *configure* applies to a copy of the
+        options (``UDPSocketOptions``). Blocks the calling greenlet only while a host name
+        resolves. Raises OSError with ``errno.EADDRINUSE`` for a port in use,
+        socket.gaierror for a host name that does not resolve, TypeError/ValueError for bad
+        arguments or options, ClosedChannelException when the selector is closed.
+        """
         self.selector._checkUsable()
         options = self._optionsFor(UDPSocketOptions, configure)
         return udp_bind(self.selector, hostOrAddress, port, options)
@@ -176,14 +202,27 @@ class UDPSocketBuilder(_Configurable):
     def connect(
         self, remoteAddress: Any, localAddress: Any = None, *, configure: Configure = None
     ) -> Any:
-        """A datagram socket that exchanges datagrams with *remoteAddress* only."""
+        """A datagram socket that exchanges datagrams with *remoteAddress* only.
+
+        It is bound to *localAddress*, or to an ephemeral local address when None. Blocks
+        the calling greenlet only while a host name resolves. Raises as :meth:`bind` does,
+        the messages naming the address that failed.
+        """
         self.selector._checkUsable()
         options = self._optionsFor(UDPSocketOptions, configure)
         return udp_connect(self.selector, remoteAddress, localAddress, options)
 
 
 def aSocket(selector: SelectorManager | None = None) -> SocketBuilder:
-    """Start building a socket; without *selector*, the calling thread's default is used."""
+    """Start building a socket; without *selector*, the calling thread's default is used.
+
+    ``aSocket().tcp().connect(host, port)``, ``aSocket().tcp().bind(host, port)``,
+    ``aSocket().udp().bind(...)``: the builder holds ``SocketOptions``, which ``tcp()`` and
+    ``udp()`` copy. The sockets built through it belong to *selector* (closing it closes
+    them). Blocks on nothing. Raises TypeError when *selector* is not a SelectorManager;
+    the builders' ``connect`` and ``bind`` raise ClosedChannelException when the selector
+    is closed, and RuntimeError when it belongs to another OS thread.
+    """
     if selector is not None and not isinstance(selector, SelectorManager):
         raise TypeError(f"selector must be a SelectorManager, got {type(selector).__name__}")
     return SocketBuilder(selector if selector is not None else default_selector())

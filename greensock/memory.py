@@ -23,6 +23,15 @@ class ByteChannel(ByteReadOperations, ByteWriteOperations):
     the channel is full. A writer blocks while *capacity* bytes are unread (flushed or not),
     unless the blocked reader needs more than that for its read to complete: then the
     buffer may grow as far as that read needs, and no further.
+
+    Reads block the calling greenlet until their bytes are flushed in (or the channel is
+    closed); writes block it while the channel is full. One reading and one writing
+    greenlet at a time: a second that would block on the same side raises
+    ConcurrentIOException. Reads at end of stream return -1/None or raise
+    ClosedReceiveChannelException (exact reads), writes after ``close()`` raise
+    ClosedWriteChannelException, and after ``close(cause)`` or ``cancel(cause)`` both raise
+    *cause*. ``ByteChannel(capacity=0)`` raises ValueError. See
+    :class:`~greensock.interfaces.IByteChannel` for every operation.
     """
 
     __slots__ = (
@@ -157,7 +166,14 @@ class ContentReadChannel(ByteReadOperations):
 
 
 def ByteReadChannel(content: Any = b"") -> ContentReadChannel:  # ktor's name
-    """A channel that yields *content* (a ``str`` is encoded as UTF-8), then end of stream."""
+    """A channel that yields *content* (a ``str`` is encoded as UTF-8), then end of stream.
+
+    ktor's ``ByteReadChannel(content)``: a read channel over fixed content, for tests and for
+    code that takes an ``IByteReadChannel``. Its reads never block (the content is all
+    there); past the content they behave as at end of stream (-1, None,
+    ClosedReceiveChannelException). Raises TypeError when *content* is neither bytes-like
+    nor ``str``.
+    """
     if isinstance(content, str):
         data = content.encode("utf-8")
     elif isinstance(content, (bytes, bytearray, memoryview)):

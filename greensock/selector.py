@@ -26,7 +26,10 @@ class SelectorManager(Closeable):
 
     :meth:`close` closes every one of them (greenlets blocked on them wake with
     ClosedChannelException) and makes later ``connect``/``bind`` through it raise
-    ClosedChannelException. Use from another OS thread raises RuntimeError.
+    ClosedChannelException. Use from another OS thread raises RuntimeError. Usable as a
+    context manager (``with SelectorManager() as selector:`` closes it on exit). Neither
+    making nor closing one blocks; ``aSocket()`` without a selector uses the calling
+    thread's default one.
     """
 
     def __init__(self) -> None:

@@ -83,6 +83,11 @@ def socketPair(
     thread when None), the connecting socket with the options *configure* gives
     (``TCPClientSocketOptions``, as in ``connect``); ``configure`` on a memory pair raises
     ``ValueError``. An unknown *kind* raises ``ValueError``.
+
+    Blocks the calling greenlet while the kernel kinds connect, accept and (``"tls"``) run
+    both handshakes, each bounded by :data:`PAIR_TIMEOUT` seconds; raises what they raise
+    (``OSError``, ``ssl.SSLError``, ``SocketTimeoutException``), having closed whatever it
+    made. The caller closes both sockets.
     """
     if kind == "memory":
         if configure is not None:
