@@ -40,15 +40,7 @@ except ImportError:  # Windows
 from gevent._hub_primitives import wait_on_socket
 from gevent.socket import cancel_wait_ex
 
-__all__ = ["WAIT_FIRST_RUN", "KernelSocket", "NoProgress", "missing_internals", "unread_bytes"]
-
-#: Receives that wait for data before asking the kernel: a stream socket's receives right
-#: after it sent, from the start; a UDP socket's, once one found nothing queued. A client
-#: awaiting its answer, or a server between requests, finds nothing every time: asking
-#: first would cost a failing system call and an exception each time. Every
-#: WAIT_FIRST_RUN + 1-th such receive asks at once again, so a socket whose data is there by
-#: then goes back to plain reads after at most that many needless trips through the hub.
-WAIT_FIRST_RUN = 8
+__all__ = ["KernelSocket", "NoProgress", "missing_internals", "unread_bytes"]
 
 #: Added to the type of a new socket where the system can make it non-blocking at once
 #: (Linux): one system call fewer per connect than switching it afterwards.

@@ -21,7 +21,7 @@ from typing import Any
 import gevent
 from gevent.lock import Semaphore
 
-from ._gevent import WAIT_FIRST_RUN, NoProgress
+from ._gevent import NoProgress
 from .addresses import SocketAddress, from_sockaddr
 from .datagram import MAX_DATAGRAM_SIZE, Datagram, DatagramReceiveChannel, DatagramSendChannel
 from .errors import (
@@ -39,6 +39,7 @@ from .jobs import CompletionHandler, Job, WriterJob
 from .lifecycle import SocketLifecycle
 from .socketchannels import DatagramReadChannel, DatagramWriteChannel
 from .timeouts import checked_timeout
+from .transport import WaitForAnswers
 
 __all__ = ["ADDRESS_CACHE_SIZE", "MAX_IPV4_PAYLOAD", "MAX_IPV6_PAYLOAD", "DatagramSocket"]
 
@@ -102,7 +103,7 @@ class DatagramSocket(SocketLifecycle):
         self._receiver: Any = None
         #: Who is waiting for the kernel to take a datagram; None when nobody.
         self._sender: Any = None
-        #: How many more receives wait before they ask the kernel (see WAIT_FIRST_RUN).
+        #: How many more receives wait before they ask the kernel (WaitForAnswers).
         self._waitFirst = 0
         # The last destination and its sockaddr, by identity: answering the address object
         # a receive returned (the sender cache hands out the same one each time), or a client
@@ -214,7 +215,7 @@ class DatagramSocket(SocketLifecycle):
                     packet, sockaddr = sock.raw.recvfrom(MAX_DATAGRAM_SIZE)
                     break
                 except BlockingIOError:
-                    self._waitFirst = WAIT_FIRST_RUN
+                    self._waitFirst = WaitForAnswers.run
                 except OSError as exc:
                     raise self._transferFailed(exc, who, False, fromWait=False) from None
                 self._wait(sock.readWatcher, who, False)

@@ -20,7 +20,7 @@ from typing import Any
 
 import gevent
 
-from ._gevent import WAIT_FIRST_RUN, NoProgress, unread_bytes
+from ._gevent import NoProgress, unread_bytes
 from .addresses import SocketAddress, from_sockaddr
 from .connection import Connection
 from .errors import (
@@ -34,7 +34,7 @@ from .errors import (
 from .jobs import Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
 from .socketchannels import SocketReadChannel, SocketWriteChannel
-from .transport import WriteEnd
+from .transport import WaitForAnswers, WriteEnd
 
 __all__ = [
     "LINGER_TIMEOUT",
@@ -111,10 +111,10 @@ class StreamSocket(SocketLifecycle):
         self._sock = sock
         #: Bytes went out since the last receive: the next one awaits the peer's answer.
         self._expectAnswer = False
-        #: How many more answers to wait for before asking the kernel (see WAIT_FIRST_RUN).
+        #: How many more answers to wait for before asking the kernel (WaitForAnswers).
         #: A new connection's answers come from a peer that has yet to read the question:
         #: they start late, as a client's first answer and a server's next request do.
-        self._lateAnswers = WAIT_FIRST_RUN
+        self._lateAnswers = WaitForAnswers.run
         self._scratch: memoryview = selector._scratch
         # The local address is asked for rarely: read from the kernel on first use only.
         self._localAddress: SocketAddress | None = None
@@ -172,12 +172,8 @@ class StreamSocket(SocketLifecycle):
     # close and cancel_wait work as on a gevent socket, as they act on the watcher.
 
     def _receive(self, view: Any, channel: Any) -> int:
-        # The first receive after a send awaits the peer's answer. Such receives wait for the
-        # socket to become readable before they ask: in a request-answer protocol the answer
-        # is never there yet, and asking first costs a failing system call and an exception
-        # per exchange. A connection whose answers are there by the time it reads goes back
-        # to asking first after WAIT_FIRST_RUN of them: a needless wait costs a trip
-        # through the hub.
+        # The first receive after a send awaits the peer's answer: it waits first, as the
+        # WaitForAnswers policy says.
         waitFirst = False
         if self._expectAnswer:
             self._expectAnswer = False
@@ -219,7 +215,7 @@ class StreamSocket(SocketLifecycle):
             except BlockingIOError:
                 wait = True
                 if reading:
-                    self._lateAnswers = WAIT_FIRST_RUN  # data comes later than reads
+                    self._lateAnswers = WaitForAnswers.run  # data comes later than reads
             except OSError as exc:
                 raise self._transferFailed(exc, reading, channel, fromWait=False) from None
 

@@ -41,12 +41,12 @@ from greensock import (
     UnixSocketAddress,
     aSocket,
 )
-from greensock._gevent import WAIT_FIRST_RUN
 from greensock.dialing import STAGGER, connect_first, interleave_families
 from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWriterJob
 from greensock.resolve import resolve
 from greensock.stream import LINGER_TIMEOUT
 from greensock.tcp import ServerSocket, TcpSocket
+from greensock.transport import WaitForAnswers
 
 LOCAL = "127.0.0.1"
 
@@ -904,7 +904,7 @@ def answered_late(client: TcpSocket, accepted: TcpSocket) -> tuple[Any, Any, Any
     answering = gevent.spawn(answer)
     assert reader.readUTF8Line() == "late"
     answering.join(timeout=5)
-    assert client._lateAnswers == WAIT_FIRST_RUN - 1
+    assert client._lateAnswers == WaitForAnswers.run - 1
     return reader, writer, peer
 
 
@@ -964,7 +964,7 @@ class _CountingReceives:
 def test_reads_after_writes_wait_for_late_answers_instead_of_asking_first(tcp: Any) -> None:
     # In a line protocol the answer is never there yet when the reader asks right after its
     # request: asking first would be a failing system call and an exception per round trip.
-    # Only every WAIT_FIRST_RUN + 1-th read asks first, from the connection's first answer on.
+    # Only every WaitForAnswers.run + 1-th read asks first, from the connection's first answer on.
     _, client, accepted = connected_pair(tcp)
     counting = client._sock.raw = _CountingReceives(client._sock.raw)
 
@@ -982,16 +982,16 @@ def test_reads_after_writes_wait_for_late_answers_instead_of_asking_first(tcp: A
         assert reader.readUTF8Line() == f"line {index}"
     writer.close()
     echoing.join(timeout=5)
-    assert counting.empty == 20 // (WAIT_FIRST_RUN + 1)  # 2, where asking first makes 20
+    assert counting.empty == 20 // (WaitForAnswers.run + 1)  # 2, where asking first makes 20
 
 
 @pytest.mark.timeout(10)
 def test_answers_that_are_always_there_bring_reads_back_to_asking_first(
     tcp: Any, raw: Callable[..., Any]
 ) -> None:
-    # A peer whose answer is queued before the reader asks: after WAIT_FIRST_RUN needless
+    # A peer whose answer is queued before the reader asks: after WaitForAnswers.run needless
     # waits, reads after writes ask the kernel at once, and find the answer every time.
-    rounds = 3 * WAIT_FIRST_RUN
+    rounds = 3 * WaitForAnswers.run
     listener, port = raw_listener(raw)
     client = tcp.connect(LOCAL, port)
     peer, _ = listener.accept()
@@ -1038,7 +1038,7 @@ def test_a_read_after_a_write_takes_an_answer_that_is_already_there(tcp: Any) ->
     with gevent.Timeout(2):
         assert reader.readUTF8Line() == "pong"
         assert reader.readUTF8Line() is None
-    assert client._lateAnswers == WAIT_FIRST_RUN - 2
+    assert client._lateAnswers == WaitForAnswers.run - 2
 
 
 @pytest.mark.timeout(10)

@@ -38,7 +38,6 @@ from greensock import (
     UnixSocketAddress,
     aSocket,
 )
-from greensock._gevent import WAIT_FIRST_RUN
 from greensock.datagram import MAX_DATAGRAM_SIZE, Datagram
 from greensock.interfaces import (
     IBoundDatagramSocket,
@@ -49,6 +48,7 @@ from greensock.interfaces import (
     IDatagramSendChannel,
     IJob,
 )
+from greensock.transport import WaitForAnswers
 from greensock.udp import MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD
 
 pytestmark = pytest.mark.timeout(20)
@@ -274,7 +274,7 @@ def test_datagrams_queued_behind_a_blocking_receive_all_arrive_in_order(udp: Any
     sock = udp.bind(LOCAL, 0)
     waiting = outcome(lambda: sock.receive(timeout=WAIT))
     settle()
-    count = 3 * WAIT_FIRST_RUN
+    count = 3 * WaitForAnswers.run
     for index in range(count):
         sock.send(Datagram(index.to_bytes(2, "big"), sock.localAddress))
     assert waiting.get(timeout=WAIT).packet == b"\0\0"
