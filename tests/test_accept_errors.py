@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from typing import Any
 
 import gevent
 import pytest
-from processes import child_env, poll
+from processes import child_env, child_server, poll
 
 from greensock import SelectorManager, aSocket
 from greensock.tcp import AcceptErrorAction, ServerSocket, accept_error_action
@@ -268,17 +267,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def read_line(sock: socket.socket) -> str:
-    """One line from a plain blocking socket (its timeout bounds each wait)."""
-    data = b""
-    while not data.endswith(b"\n") and len(data) < 1000:
-        chunk = sock.recv(100)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().strip()
-
-
 # -- running out of descriptors, for real -----------------------------------------------------
 
 
@@ -290,29 +278,14 @@ def test_iterating_a_server_out_of_descriptors_serves_every_client_once_they_are
     """Three descriptors to spare, ten clients: the seven beyond wait in the backlog while the
     iteration backs off (with little CPU, one warning), and are served once handlers close."""
     free, count = 3, 10
-    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
-    clients: list[socket.socket] = []
-    with out_path.open("w") as out, err_path.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, str(child_script), "serve", str(free)],
-            env=child_env(),
-            stdout=out,
-            stderr=err,
-        )
-    try:
-        port_line = poll(
-            lambda: next((s for s in out_path.read_text().splitlines() if s[:5] == "port "), None),
-            "the child's port",
-        )
-        port = int(port_line.split()[1])
-        # The clients are this process's: they do not count against the child's limit.
-        clients = [socket.create_connection((LOCAL, port), timeout=30) for _ in range(count)]
+    with child_server(child_script, "serve", str(free), directory=tmp_path) as child:
+        child.connect(count)
 
         def records() -> list[str]:
-            return tcp_log(err_path.read_text())
+            return tcp_log(child.err.read_text())
 
         poll(lambda: any(r.startswith("WARNING") for r in records()), "the first warning")
-        started, cpu_started = time.monotonic(), cpu_seconds(proc.pid)
+        started, cpu_started = time.monotonic(), cpu_seconds(child.proc.pid)
 
         def backed_off_for_a_while() -> bool:
             after = records()
@@ -320,25 +293,14 @@ def test_iterating_a_server_out_of_descriptors_serves_every_client_once_they_are
             return sum(map(is_backoff, after)) >= 4 and time.monotonic() - started >= 1.0
 
         poll(backed_off_for_a_while, "back-offs after the warning")
-        wall, cpu = time.monotonic() - started, cpu_seconds(proc.pid) - cpu_started
-        assert proc.poll() is None, "the child ended during the exhaustion"
-        for index, client in enumerate(clients):
-            client.sendall(f"{index}\n".encode())  # the handlers holding three answer, close
-        answers = [read_line(client) for client in clients]
-        with socket.create_connection((LOCAL, port), timeout=30) as last:
-            last.sendall(b"stop\n")  # accepted by the same iteration, which then ends
-            assert read_line(last) == "served stop"
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for client in clients:
-            client.close()
-    stderr = err_path.read_text()
-    assert proc.returncode == 0, stderr[-4000:]
+        wall, cpu = time.monotonic() - started, cpu_seconds(child.proc.pid) - cpu_started
+        assert child.proc.poll() is None, "the child ended during the exhaustion"
+        answers = child.askEach()  # the handlers holding three answer and close
+        child.stop()  # accepted by the same iteration, which then ends
+    stderr = child.err.read_text()
+    assert child.proc.returncode == 0, stderr[-4000:]
     assert answers == [f"served {index}" for index in range(count)]
-    result = json.loads(out_path.read_text().splitlines()[-1])
+    result = json.loads(child.out.read_text().splitlines()[-1])
     assert result == {"served": list(range(count)), "closed": True}
     # A back-off waits instead of spinning: far below one CPU over the episode (about 1 %
     # here; a back-off that only yields, gevent.sleep(0), took 50 % on a busy machine).

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from conftest import settle
 from gevent.event import Event
 from markers import needs_unix
-from processes import child_env, poll
+from processes import child_server, poll
 from zope.interface.verify import verifyObject
 
 import greensock
@@ -560,39 +559,17 @@ print(json.dumps({"served": served}), flush=True)
 def test_serving_out_of_descriptors_backs_off_and_serves_every_client_once_they_are_free(
     tmp_path: Path,
 ) -> None:
-    import socket
-
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
-    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
     count, free = 8, 3
-    clients: list[socket.socket] = []
-    with out_path.open("w") as out, err_path.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, str(script), str(free)], env=child_env(), stdout=out, stderr=err
-        )
-    try:
-        poll(lambda: "port" in out_path.read_text() or proc.poll() is not None, "the port")
-        assert proc.poll() is None, err_path.read_text()
-        port = int(out_path.read_text().split()[1])
-        clients = [socket.create_connection((LOCAL, port), timeout=30) for _ in range(count)]
-        poll(lambda: "WARNING greensock.tcp" in err_path.read_text(), "the back-off warning")
-        for index, client in enumerate(clients):
-            client.sendall(f"{index}\n".encode())
-        answers = [client.makefile().readline().strip() for client in clients]
-        with socket.create_connection((LOCAL, port), timeout=30) as last:
-            last.sendall(b"stop\n")
-            assert last.makefile().readline().strip() == "served stop"
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for client in clients:
-            client.close()
-    stderr = err_path.read_text()
-    assert proc.returncode == 0, stderr[-4000:]
+    with child_server(script, str(free), directory=tmp_path) as child:
+        child.connect(count)
+        poll(lambda: "WARNING greensock.tcp" in child.err.read_text(), "the back-off warning")
+        answers = child.askEach()
+        child.stop()
+    stderr = child.err.read_text()
+    assert child.proc.returncode == 0, stderr[-4000:]
     assert answers == [f"served {index}" for index in range(count)]
-    result = json.loads(out_path.read_text().splitlines()[-1])
+    result = json.loads(child.out.read_text().splitlines()[-1])
     assert sorted(result["served"]) == sorted([*map(str, range(count)), "stop", "warm-up"])
     assert "ERROR" not in stderr  # no handler failed, the accept loop never gave up
