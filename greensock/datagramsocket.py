@@ -39,7 +39,7 @@ from .jobs import CompletionHandler, Job, WriterJob
 from .lifecycle import SocketLifecycle
 from .socketchannels import DatagramReadChannel, DatagramWriteChannel
 from .timeouts import checked_timeout
-from .transport import WaitForAnswers
+from .waitfirst import WaitForAnswers
 
 __all__ = ["ADDRESS_CACHE_SIZE", "MAX_IPV4_PAYLOAD", "MAX_IPV6_PAYLOAD", "DatagramSocket"]
 
@@ -58,7 +58,7 @@ MAX_IPV6_PAYLOAD = 65527
 ADDRESS_CACHE_SIZE = 256
 
 
-class DatagramSocket(SocketLifecycle):
+class DatagramSocket(WaitForAnswers, SocketLifecycle):
     """What bound and connected datagram sockets share.
 
     ``receive``/``send`` block only the calling greenlet. One greenlet at a time may block
@@ -84,7 +84,6 @@ class DatagramSocket(SocketLifecycle):
         "_sender",
         "_senders",
         "_sock",
-        "_waitFirst",
         "_writer",
         "localAddress",
         "socketContext",
@@ -103,8 +102,8 @@ class DatagramSocket(SocketLifecycle):
         self._receiver: Any = None
         #: Who is waiting for the kernel to take a datagram; None when nobody.
         self._sender: Any = None
-        #: How many more receives wait before they ask the kernel (WaitForAnswers).
-        self._waitFirst = 0
+        # The wait-first policy covers every receive, once one found nothing queued.
+        self._lateAnswers = 0
         # The last destination and its sockaddr, by identity: answering the address object
         # a receive returned (the sender cache hands out the same one each time), or a client
         # sending to the same address again and again, costs neither hashing nor parsing.
@@ -206,8 +205,8 @@ class DatagramSocket(SocketLifecycle):
         self._receiver = who
         sock = self._sock
         try:
-            if self._waitFirst:
-                self._waitFirst -= 1
+            if self._lateAnswers:  # the wait-first policy (WaitForAnswers)
+                self._lateAnswers -= 1
                 self._wait(sock.readWatcher, who, False)
             while True:
                 try:
@@ -215,7 +214,7 @@ class DatagramSocket(SocketLifecycle):
                     packet, sockaddr = sock.raw.recvfrom(MAX_DATAGRAM_SIZE)
                     break
                 except BlockingIOError:
-                    self._waitFirst = WaitForAnswers.run
+                    self._foundNothing()
                 except OSError as exc:
                     raise self._transferFailed(exc, who, False, fromWait=False) from None
                 self._wait(sock.readWatcher, who, False)

@@ -34,7 +34,8 @@ from .errors import (
 from .jobs import Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
 from .socketchannels import SocketReadChannel, SocketWriteChannel
-from .transport import WaitForAnswers, WriteEnd
+from .transport import WriteEnd
+from .waitfirst import WaitForAnswers
 
 __all__ = [
     "LINGER_TIMEOUT",
@@ -66,7 +67,7 @@ OPEN, CLOSING, CLOSED = SocketState.OPEN, SocketState.CLOSING, SocketState.CLOSE
 LINGER_TIMEOUT = 60.0
 
 
-class StreamSocket(SocketLifecycle):
+class StreamSocket(WaitForAnswers, SocketLifecycle):
     """A connected stream socket (TCP over IPv4/IPv6, or Unix): channels, attachments, close.
 
     :attr:`lingerTimeout` (seconds, :data:`LINGER_TIMEOUT` unless set on the socket) bounds
@@ -80,9 +81,7 @@ class StreamSocket(SocketLifecycle):
         "_closeCause",
         "_context",
         "_drainer",
-        "_expectAnswer",
         "_hostname",
-        "_lateAnswers",
         "_localAddress",
         "_readOpened",
         "_reader",
@@ -109,11 +108,9 @@ class StreamSocket(SocketLifecycle):
         self._closeCause: BaseException | None = None
         self._selector = selector
         self._sock = sock
-        #: Bytes went out since the last receive: the next one awaits the peer's answer.
-        self._expectAnswer = False
-        #: How many more answers to wait for before asking the kernel (WaitForAnswers).
-        #: A new connection's answers come from a peer that has yet to read the question:
-        #: they start late, as a client's first answer and a server's next request do.
+        # The wait-first policy: a new connection's answers come from a peer that has yet
+        # to read the question, as a client's first answer and a server's next request do.
+        self._answerDue = False
         self._lateAnswers = WaitForAnswers.run
         self._scratch: memoryview = selector._scratch
         # The local address is asked for rarely: read from the kernel on first use only.
@@ -172,11 +169,11 @@ class StreamSocket(SocketLifecycle):
     # close and cancel_wait work as on a gevent socket, as they act on the watcher.
 
     def _receive(self, view: Any, channel: Any) -> int:
-        # The first receive after a send awaits the peer's answer: it waits first, as the
-        # WaitForAnswers policy says.
+        # The first receive after a send awaits the peer's answer: it waits first while the
+        # wait-first policy (WaitForAnswers) says answers come late.
         waitFirst = False
-        if self._expectAnswer:
-            self._expectAnswer = False
+        if self._answerDue:
+            self._answerDue = False
             if self._lateAnswers:
                 self._lateAnswers -= 1
                 waitFirst = True
@@ -184,7 +181,7 @@ class StreamSocket(SocketLifecycle):
 
     def _send(self, view: Any, channel: Any) -> int:
         count = self._transfer(self._sock.raw.send, view, False, channel)
-        self._expectAnswer = True
+        self._answerDue = True
         return count
 
     def _transfer(
@@ -215,7 +212,7 @@ class StreamSocket(SocketLifecycle):
             except BlockingIOError:
                 wait = True
                 if reading:
-                    self._lateAnswers = WaitForAnswers.run  # data comes later than reads
+                    self._foundNothing()
             except OSError as exc:
                 raise self._transferFailed(exc, reading, channel, fromWait=False) from None
 

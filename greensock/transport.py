@@ -22,33 +22,15 @@ side is "closed locally"; anything thrown into a blocked transfer (``gevent.Time
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "DatagramTransport",
     "ReadEnd",
     "StreamTransport",
     "Transport",
-    "WaitForAnswers",
     "WriteEnd",
 ]
-
-
-class WaitForAnswers:
-    """The wait-first policy of the transports' receives.
-
-    A receive that can expect nothing queued yet waits for the socket to become readable
-    before it asks the kernel: a stream socket's receives right after it sent (the peer has
-    yet to read the question), from the connection's start; a UDP socket's, once one found
-    nothing queued. A client awaiting its answer, or a server between requests, finds nothing
-    every time, and asking first would cost a failing system call and an exception each time.
-    After :attr:`run` such receives in a row found their data already there, the next asks at
-    once again, so a socket whose data comes early goes back to plain reads after at most
-    that many needless trips through the hub.
-    """
-
-    #: How many receives in a row wait first (0 turns the policy off). Set it on the class.
-    run: ClassVar[int] = 8
 
 
 class ReadEnd(Protocol):

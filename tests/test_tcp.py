@@ -46,7 +46,6 @@ from greensock.interfaces import IJob, IReaderJob, IServerSocket, ISocket, IWrit
 from greensock.resolve import resolve
 from greensock.stream import LINGER_TIMEOUT
 from greensock.tcp import ServerSocket, TcpSocket
-from greensock.transport import WaitForAnswers
 
 LOCAL = "127.0.0.1"
 
@@ -904,7 +903,6 @@ def answered_late(client: TcpSocket, accepted: TcpSocket) -> tuple[Any, Any, Any
     answering = gevent.spawn(answer)
     assert reader.readUTF8Line() == "late"
     answering.join(timeout=5)
-    assert client._lateAnswers == WaitForAnswers.run - 1
     return reader, writer, peer
 
 
@@ -942,73 +940,6 @@ def test_socketTimeout_counts_time_without_progress_not_per_read(tcp: Any) -> No
     assert not client.isClosed
 
 
-class _CountingReceives:
-    """Stands in for a kernel socket, counting the receives that found nothing queued."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.empty = 0
-
-    def recv_into(self, *args: Any) -> int:
-        try:
-            return int(self._real.recv_into(*args))
-        except BlockingIOError:
-            self.empty += 1
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-@pytest.mark.timeout(10)
-def test_reads_after_writes_wait_for_late_answers_instead_of_asking_first(tcp: Any) -> None:
-    # In a line protocol the answer is never there yet when the reader asks right after its
-    # request: asking first would be a failing system call and an exception per round trip.
-    # Only every WaitForAnswers.run + 1-th read asks first, from the connection's first answer on.
-    _, client, accepted = connected_pair(tcp)
-    counting = client._sock.raw = _CountingReceives(client._sock.raw)
-
-    def echo() -> None:
-        connection = accepted.connection()
-        while (line := connection.input.readUTF8Line()) is not None:
-            connection.output.writeStringUtf8(line + "\n")
-            connection.output.flush()
-
-    echoing = gevent.spawn(echo)
-    reader, writer = client.openReadChannel(), client.openWriteChannel()
-    for index in range(20):
-        writer.writeStringUtf8(f"line {index}\n")
-        writer.flush()
-        assert reader.readUTF8Line() == f"line {index}"
-    writer.close()
-    echoing.join(timeout=5)
-    assert counting.empty == 20 // (WaitForAnswers.run + 1)  # 2, where asking first makes 20
-
-
-@pytest.mark.timeout(10)
-def test_answers_that_are_always_there_bring_reads_back_to_asking_first(
-    tcp: Any, raw: Callable[..., Any]
-) -> None:
-    # A peer whose answer is queued before the reader asks: after WaitForAnswers.run needless
-    # waits, reads after writes ask the kernel at once, and find the answer every time.
-    rounds = 3 * WaitForAnswers.run
-    listener, port = raw_listener(raw)
-    client = tcp.connect(LOCAL, port)
-    peer, _ = listener.accept()
-    counting = client._sock.raw = _CountingReceives(client._sock.raw)
-    reader, writer = client.openReadChannel(), client.openWriteChannel()
-    for index in range(rounds):
-        writer.writeStringUtf8(f"question {index}\n")
-        writer.flush()
-        # A plain socket, the question already queued: both calls return without switching.
-        assert peer.recv(64) == f"question {index}\n".encode()
-        peer.sendall(f"answer {index}\n".encode())
-        with gevent.Timeout(2):
-            assert reader.readUTF8Line() == f"answer {index}"
-    assert client._lateAnswers == 0
-    assert counting.empty == 0
-
-
 @pytest.mark.timeout(10)
 def test_a_loopback_connect_and_small_writes_make_no_write_watcher(tcp: Any) -> None:
     # Over loopback the handshake is over when connect returns, and the kernel takes small
@@ -1038,7 +969,6 @@ def test_a_read_after_a_write_takes_an_answer_that_is_already_there(tcp: Any) ->
     with gevent.Timeout(2):
         assert reader.readUTF8Line() == "pong"
         assert reader.readUTF8Line() is None
-    assert client._lateAnswers == WaitForAnswers.run - 2
 
 
 @pytest.mark.timeout(10)

@@ -48,8 +48,8 @@ from greensock.interfaces import (
     IDatagramSendChannel,
     IJob,
 )
-from greensock.transport import WaitForAnswers
 from greensock.udp import MAX_IPV4_PAYLOAD, MAX_IPV6_PAYLOAD
+from greensock.waitfirst import WaitForAnswers
 
 pytestmark = pytest.mark.timeout(20)
 
