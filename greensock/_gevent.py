@@ -15,8 +15,8 @@ Every other module uses this one, or gevent's public API.
 
 gevent's cooperative socket is a general-purpose replacement for the standard one: its
 construction and its close run a dozen Python calls that a greensock stream socket never
-needs (the file-object machinery, the stand-in object a closed socket becomes...): about
-5 µs per socket on the benchmark machine, a tenth of a whole connect, exchange and close.
+needs (the file-object machinery, the stand-in object a closed socket becomes...), a
+noticeable share of a short connection's cost (the commit that introduced this class measured it).
 
 :class:`KernelSocket` keeps only what the stream sockets use, under the names gevent's
 socket has (``hub``, ``timeout``), and its waits are gevent's own, so ``timeout``
