@@ -23,6 +23,7 @@ from typing import Any
 import gevent
 import pytest
 from conftest import PIPE_KINDS, SOCKET_KINDS, SOURCE_KINDS, Pipe, open_pair, settle
+from kernel import kernel_socket
 
 from greensock import (
     ByteChannel,
@@ -1005,11 +1006,18 @@ def test_writer_blocks_at_capacity_counting_unflushed_bytes() -> None:
     assert channel.readPacket(2) == b"ij"
 
 
+def _held(channel: ByteChannel, written: int) -> int:
+    """Bytes *channel* holds, flushed or not, once its writer wrote *written* bytes: all the
+    writer handed it that its reader did not take."""
+    return written - channel.totalBytesRead
+
+
 def _peak_writer(channel: ByteChannel, data: bytes, peaks: list[int]) -> None:
-    """Write *data* a byte at a time, recording the most bytes the channel held."""
+    """Write *data* a byte at a time, recording after each byte how many the channel held:
+    ``len(peaks)`` bytes were written whole (not the one a blocked writeByte waits with)."""
     for value in data:
         channel.writeByte(value)
-        peaks.append(channel.availableForRead + len(channel._pending))
+        peaks.append(_held(channel, len(peaks) + 1))
     channel.flush()
 
 
@@ -1043,7 +1051,7 @@ def test_a_read_needing_more_than_the_capacity_completes_with_a_bounded_buffer(
     need = {"readUntil": 101, "readUTF8Line": 82}.get(name, 64)
     assert max(peaks) <= need
     assert not writing.ready()
-    assert channel.availableForRead + len(channel._pending) <= max(16, need)
+    assert _held(channel, len(peaks)) <= max(16, need)
 
 
 def test_a_line_limit_bounds_the_buffer() -> None:
@@ -1546,7 +1554,8 @@ def test_copyTo_keeps_bytes_that_arrive_while_it_flushes_its_destination() -> No
     # must still move them, not take the end for "nothing more". Small kernel buffers make
     # sure the bytes left pending in the destination cannot leave while the peer sleeps.
     server = aSocket().tcp().bind("127.0.0.1", 0)
-    server._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # accepted ones inherit
+    with kernel_socket(server) as listener:  # accepted ones inherit it
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     client = aSocket().tcp().connect("127.0.0.1", server.port, configure={"sendBufferSize": 4096})
     accepted = server.accept(timeout=5)
     first = random_bytes(1024 * 1024, seed=11)
@@ -1563,7 +1572,10 @@ def test_copyTo_keeps_bytes_that_arrive_while_it_flushes_its_destination() -> No
     assert destination.availableForWrite == 65536 - len(middle)
     copier = gevent.spawn(source.copyAndClose, destination)
     gevent.sleep(0.2)
-    assert destination._writeBusy  # the copier is blocked flushing, its source empty
+    # The copier is blocked flushing, its source empty: a write beside it is refused.
+    assert not copier.dead and source.availableForRead == 0
+    with pytest.raises(ConcurrentIOException):
+        destination.writeByte(0)
     source.writeFully(tail)
     source.close()
     received = incoming.readRemaining()

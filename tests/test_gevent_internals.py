@@ -1,14 +1,19 @@
-"""greensock touches gevent's internals in one module only, and says loudly when one is gone."""
+"""greensock touches gevent's internals in one module only, and says loudly when one is gone;
+that module's KernelSocket, as a unit."""
 
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import gevent
+import pytest
+from gevent.socket import cancel_wait_ex
+from kernel import write_watchers
 
 import greensock
-from greensock._gevent import missing_internals
+from greensock._gevent import KernelSocket, missing_internals
 
 #: How code reaches into gevent's private parts: private modules and attributes, and the
 #: hub and loop methods that are not gevent's public API.
@@ -44,3 +49,40 @@ def test_only_greensock_lookup_asks_the_resolver() -> None:
         if path.name != "lookup.py" and asking.search(path.read_text())
     ]
     assert offenders == []
+
+
+@pytest.mark.timeout(10)
+def test_a_kernel_socket_makes_its_write_watcher_when_needed_and_closes_it_with_itself() -> None:
+    # Most sockets never wait to send (the kernel takes small writes at once), and each
+    # watcher costs its making: a KernelSocket makes its write watcher when first needed.
+    mine, peer = socket.socketpair()
+    fd = mine.fileno()
+    mine.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    kernel = KernelSocket(mine)
+    try:
+        assert kernel.raw.send(b"small") == 5  # as the transports send: the kernel took it
+        assert write_watchers(fd) == []
+
+        def fill() -> type:
+            try:
+                while True:
+                    kernel.send(b"x" * 65536)  # waits once the buffers are full
+            except cancel_wait_ex as exc:  # a close wakes it
+                return type(exc)
+
+        sending = gevent.spawn(fill)
+        gevent.sleep(0.1)
+        assert not sending.dead
+        [watcher] = write_watchers(fd)
+        assert watcher.active  # the sender waits on it
+        assert kernel.writeWatcher is watcher  # made once, then kept
+        kernel.close()
+        assert sending.get(timeout=2) is cancel_wait_ex
+        assert not watcher.active
+        del watcher
+        assert kernel.closed
+        assert kernel.writeWatcher is None  # closed with the socket, never made again
+        assert write_watchers(fd) == []
+    finally:
+        kernel.close()
+        peer.close()

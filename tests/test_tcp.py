@@ -15,7 +15,6 @@ import struct
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ import gevent
 import pytest
 from gevent import socket as gsocket
 from gevent.event import Event
+from kernel import census, descriptors, left_over, write_watchers
 from markers import has_ipv6_loopback, needs_ipv6, needs_unix
 from zope.interface.verify import verifyObject
 
@@ -622,19 +622,19 @@ def test_close_wakes_a_foreign_watcher_of_the_descriptor_before_releasing_it(tcp
     # Someone else's watcher on the descriptor (gevent.select, wait_read...) gets a last
     # event first: closing the number under it could hand it another socket's events.
     _, client, _ = connected_pair(tcp)
-    kernel = client._sock.raw
-    watching = gevent.spawn(gsocket.wait_read, kernel.fileno())
+    [fd] = descriptors(client)
+    watching = gevent.spawn(gsocket.wait_read, fd)
     gevent.sleep(0.05)
     assert not watching.dead
     client.close()
     assert client.isClosed
-    assert kernel.fileno() != -1  # still open: the watcher has not had its event yet
+    assert descriptors(client) == [fd]  # still open: the watcher has not had its event yet
     watching.join(timeout=2)
     assert watching.dead
     deadline = time.monotonic() + 2
-    while kernel.fileno() != -1 and time.monotonic() < deadline:
+    while descriptors(client) and time.monotonic() < deadline:
         gevent.sleep(0.01)
-    assert kernel.fileno() == -1
+    assert descriptors(client) == []
 
 
 @pytest.mark.timeout(10)
@@ -648,7 +648,6 @@ def test_close_wakes_a_greenlet_blocked_in_a_flush(tcp: Any, raw: Callable[..., 
     wait_until(lambda: output.totalBytesWritten > 0 and not blocked.dead, 5)
     gevent.sleep(0.05)
     assert not blocked.dead  # the kernel buffers are full
-    assert client._sock._writeWatcher.active  # made for the first write that had to wait
     started = time.monotonic()
     client.close()
     assert time.monotonic() - started < 0.5  # a peer that never reads cannot hold close up
@@ -658,7 +657,6 @@ def test_close_wakes_a_greenlet_blocked_in_a_flush(tcp: Any, raw: Callable[..., 
         output.writeByte(1)
     peer.close()  # lets the background drain give up
     assert client.awaitClosed(5)
-    assert client._sock.writeWatcher is None  # closed with the socket, never made again
 
 
 @pytest.mark.timeout(10)
@@ -693,26 +691,29 @@ def test_closed_sockets_are_freed_by_reference_counting_alone(tcp: Any) -> None:
     # Sockets and their channels point at each other while open; a closed connection that
     # stays in a cycle waits for the cyclic collector, which under connection churn costs
     # more than anything else the connection does.
-    def exchange() -> list[weakref.ref[Any]]:
+    def exchange() -> set[type]:
         server, client, accepted = connected_pair(tcp)
         client.socketContext.invokeOnCompletion(lambda cause: None)
         server.socketContext.invokeOnCompletion(lambda cause: None)
         out = client.openWriteChannel()
         out.writeStringUtf8("ping\n")
         out.flush()
-        assert accepted.openReadChannel().readUTF8Line() == "ping"
+        incoming = accepted.openReadChannel()
+        assert incoming.readUTF8Line() == "ping"
         accepted.openWriteChannel().close()
         assert client.openReadChannel().readUTF8Line() is None
         for sock in (client, accepted, server):
             sock.close()
             assert sock.isClosed
-        return [weakref.ref(sock._sock) for sock in (client, accepted, server)]
+        made = (client, accepted, server, out, incoming, client.socketContext)
+        return {type(thing) for thing in made}
 
     gc.collect()
     gc.disable()
     try:
-        kernel_sockets = exchange()
-        assert [ref() for ref in kernel_sockets] == [None, None, None]
+        before = census()
+        kinds = exchange()
+        assert left_over(before, kinds) == {}
     finally:
         gc.enable()
 
@@ -949,8 +950,9 @@ def test_a_loopback_connect_and_small_writes_make_no_write_watcher(tcp: Any) -> 
     writer.writeStringUtf8("hello\n")
     writer.flush()
     assert accepted.openReadChannel().readUTF8Line() == "hello"
-    assert client._sock._writeWatcher is None
-    assert accepted._sock._writeWatcher is None
+    for sock in (client, accepted):
+        [fd] = descriptors(sock)
+        assert write_watchers(fd) == []
 
 
 @pytest.mark.timeout(10)

@@ -13,13 +13,14 @@ import gc
 import pickle
 import socket
 import sys
-import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
 import pytest
+from faults import kernel_faults
 from gevent import socket as gsocket
+from kernel import census, descriptors, left_over, sockopt
 from markers import needs_ipv6
 from zope.interface.verify import verifyObject
 
@@ -122,11 +123,6 @@ def outcome(fn: Callable[[], Any]) -> gevent.Greenlet:
 def settle() -> None:
     """Let spawned greenlets reach their blocking call."""
     gevent.sleep(0.05)
-
-
-def getsockopt(sock: Any, level: int, option: int) -> int:
-    """An integer option of the kernel socket under a greensock datagram socket."""
-    return int(sock._sock.getsockopt(level, option))
 
 
 # -- Datagram -------------------------------------------------------------------------------
@@ -373,6 +369,7 @@ def test_after_close_receive_and_send_raise(udp: Any) -> None:
 def test_close(udp: Any) -> None:
     """ktor's testClose: socketContext completes and the socket is closed; twice is harmless."""
     sock = udp.bind()
+    assert len(descriptors(sock)) == 1
     assert not sock.isClosed and sock.socketContext.isActive
     assert not sock.incoming.isClosedForReceive and not sock.outgoing.isClosedForSend
     sock.close()
@@ -380,7 +377,7 @@ def test_close(udp: Any) -> None:
     sock.dispose()
     assert sock.socketContext.join(WAIT)
     assert sock.isClosed and sock.awaitClosed(WAIT)
-    assert sock._sock.closed  # the file descriptor is released
+    assert descriptors(sock) == []  # the file descriptor is released
     with udp.bind(LOCAL, 0) as managed:
         pass
     assert managed.isClosed
@@ -389,7 +386,7 @@ def test_close(udp: Any) -> None:
 def test_closed_sockets_are_freed_by_reference_counting_alone(udp: Any) -> None:
     # A socket and its channels point at each other while open; left in a cycle once closed,
     # it would wait for the cyclic collector, a cost for programs that open many.
-    def exchange() -> list[weakref.ref[Any]]:
+    def exchange() -> set[type]:
         server = udp.bind(LOCAL, 0)
         client = udp.connect(server.localAddress)
         for sock in (server, client):
@@ -402,13 +399,15 @@ def test_closed_sockets_are_freed_by_reference_counting_alone(udp: Any) -> None:
         output.writeFully(b"last")
         for sock in (server, client):
             sock.close()
-        return [weakref.ref(sock._sock) for sock in (server, client)]
+        made = (server, client, server.incoming, client.outgoing, output, server.socketContext)
+        return {type(thing) for thing in made}
 
     gc.collect()
     gc.disable()
     try:
-        kernel_sockets = exchange()
-        assert [ref() for ref in kernel_sockets] == [None, None]
+        before = census()
+        kinds = exchange()
+        assert left_over(before, kinds) == {}
     finally:
         gc.enable()
 
@@ -498,7 +497,7 @@ def test_invokeOnClose_after_close_runs_at_once(udp: Any) -> None:
 def test_broadcast_without_the_option_is_PermissionError(udp: Any) -> None:
     """ktor's testBroadcastFails: the kernel refuses before anything is sent."""
     sock = udp.bind()
-    assert getsockopt(sock, socket.SOL_SOCKET, socket.SO_BROADCAST) == 0
+    assert sockopt(sock, socket.SOL_SOCKET, socket.SO_BROADCAST) == 0
     with pytest.raises(PermissionError, match="Permission denied") as caught:
         sock.send(Datagram(b"0123456789", InetSocketAddress(LOOPBACK_BROADCAST, 9)))
     assert "broadcast=True" in str(caught.value)
@@ -512,7 +511,7 @@ def test_broadcast_with_the_option_reaches_a_wildcard_receiver(udp: Any) -> None
     """ktor's testBroadcastSuccessful, sent to the loopback network's broadcast address."""
     receiver = udp.bind(InetSocketAddress("0.0.0.0", 0))
     sender = udp.bind(LOCAL, 0, configure={"broadcast": True})
-    assert getsockopt(sender, socket.SOL_SOCKET, socket.SO_BROADCAST) == 1
+    assert sockopt(sender, socket.SOL_SOCKET, socket.SO_BROADCAST) == 1
     target = InetSocketAddress(LOOPBACK_BROADCAST, receiver.localAddress.port)
     try:
         sender.send(Datagram(b"0123456789", target))
@@ -542,23 +541,23 @@ def test_udp_options_are_applied_to_the_kernel_socket(udp: Any) -> None:
             "typeOfService": TypeOfService.IPTOS_LOWDELAY,
         },
     )
-    assert getsockopt(sock, socket.SOL_SOCKET, socket.SO_BROADCAST) == 1
-    assert getsockopt(sock, socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
+    assert sockopt(sock, socket.SOL_SOCKET, socket.SO_BROADCAST) == 1
+    assert sockopt(sock, socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
     if has_reuse_port:
-        assert getsockopt(sock, socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+        assert sockopt(sock, socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
     # Linux doubles buffer sizes for its bookkeeping; others keep them.
-    assert getsockopt(sock, socket.SOL_SOCKET, socket.SO_SNDBUF) >= 65536
-    assert getsockopt(sock, socket.SOL_SOCKET, socket.SO_RCVBUF) >= 131072
-    assert getsockopt(sock, socket.IPPROTO_IP, socket.IP_TOS) == 0x10
+    assert sockopt(sock, socket.SOL_SOCKET, socket.SO_SNDBUF) >= 65536
+    assert sockopt(sock, socket.SOL_SOCKET, socket.SO_RCVBUF) >= 131072
+    assert sockopt(sock, socket.IPPROTO_IP, socket.IP_TOS) == 0x10
     plain_defaults = aSocket(udp.selector).udp().bind(LOCAL, 0)
-    assert getsockopt(plain_defaults, socket.SOL_SOCKET, socket.SO_BROADCAST) == 0
-    assert getsockopt(plain_defaults, socket.SOL_SOCKET, socket.SO_REUSEADDR) == 0
+    assert sockopt(plain_defaults, socket.SOL_SOCKET, socket.SO_BROADCAST) == 0
+    assert sockopt(plain_defaults, socket.SOL_SOCKET, socket.SO_REUSEADDR) == 0
 
 
 def test_connect_applies_options_too(udp: Any) -> None:
     server = udp.bind(LOCAL, 0)
     client = udp.connect(server.localAddress, configure=lambda o: setattr(o, "broadcast", True))
-    assert getsockopt(client, socket.SOL_SOCKET, socket.SO_BROADCAST) == 1
+    assert sockopt(client, socket.SOL_SOCKET, socket.SO_BROADCAST) == 1
 
 
 @pytest.mark.skipif(
@@ -824,38 +823,23 @@ def test_attached_channels_pump_datagrams(udp: Any) -> None:
 # -- the one-sender-at-a-time path, which loopback never takes by itself ----------------------
 
 
-class _FullOnce:
-    """Stands in for a kernel socket whose send buffer is full for the first *times* sends."""
-
-    def __init__(self, real: Any, times: int) -> None:
-        self._real = real
-        self._times = times
-
-    def sendto(self, *args: Any) -> int:
-        if self._times > 0:
-            self._times -= 1
-            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
-        return int(self._real.sendto(*args))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
 def test_a_send_the_kernel_cannot_take_yet_waits_and_is_not_dropped(udp: Any) -> None:
     sock = udp.bind(LOCAL, 0)
-    sock._sock.raw = _FullOnce(sock._sock.raw, times=3)
-    sock.send(Datagram(b"eventually", sock.localAddress))
+    with kernel_faults(sock, "sendto", [errno.EAGAIN] * 3) as faults:
+        sock.send(Datagram(b"eventually", sock.localAddress))
+        assert faults.codes == []
     assert sock.receive(timeout=WAIT).packet == b"eventually"
 
 
 def test_senders_waiting_for_the_kernel_take_turns(udp: Any) -> None:
     sock = udp.bind(LOCAL, 0)
-    sock._sock.raw = _FullOnce(sock._sock.raw, times=4)
-    senders = [
-        outcome(lambda i=index: sock.send(Datagram(bytes([i]), sock.localAddress)))
-        for index in range(3)
-    ]
-    assert [sender.get(timeout=WAIT) for sender in senders] == [None, None, None]
+    with kernel_faults(sock, "sendto", [errno.EAGAIN] * 4) as faults:
+        senders = [
+            outcome(lambda i=index: sock.send(Datagram(bytes([i]), sock.localAddress)))
+            for index in range(3)
+        ]
+        assert [sender.get(timeout=WAIT) for sender in senders] == [None, None, None]
+        assert faults.codes == []
     received = sorted(sock.receive(timeout=WAIT).packet for _ in range(3))
     assert received == [b"\0", b"\1", b"\2"]
 
