@@ -377,7 +377,9 @@ def test_socat_as_the_client_of_echo_over_tcp_and_udp(echo: Any) -> None:
 def test_nc_as_the_client_of_a_socat_echo_server() -> None:
     port = _free_port()
     server = subprocess.Popen(
-        ["socat", f"TCP-LISTEN:{port},bind={LOCAL},reuseaddr,fork", "PIPE"],
+        # One-page blocks: with its default 8 KiB ones, socat's PIPE can block socat writing
+        # into its own pipe (see tests/reliability/test_interop.py).
+        ["socat", "-b", "4096", f"TCP-LISTEN:{port},bind={LOCAL},reuseaddr,fork", "PIPE"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

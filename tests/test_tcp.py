@@ -22,7 +22,7 @@ import gevent
 import pytest
 from gevent import socket as gsocket
 from gevent.event import Event
-from kernel import census, descriptors, left_over, write_watchers
+from kernel import census, descriptors, kernel_socket, left_over, write_watchers
 from markers import has_ipv6_loopback, needs_ipv6, needs_unix
 from zope.interface.verify import verifyObject
 
@@ -967,7 +967,8 @@ def test_a_read_after_a_write_takes_an_answer_that_is_already_there(tcp: Any) ->
     accepted.close()
     # The answer and the end of stream are queued before the reader asks, which it does
     # after waiting for readability (the earlier answer came late).
-    assert select.select([client._sock.raw.fileno()], [], [], 5)[0]
+    with kernel_socket(client) as kernel:
+        assert select.select([kernel], [], [], 5)[0]
     with gevent.Timeout(2):
         assert reader.readUTF8Line() == "pong"
         assert reader.readUTF8Line() is None

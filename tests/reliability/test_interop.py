@@ -232,7 +232,11 @@ def test_greensock_client_gets_its_bytes_back_from_a_socat_echo_server(kind: str
         else:
             path = str(directory / "socat.sock")
             listen, target = f"UNIX-LISTEN:{path}", (greensock.UnixSocketAddress(path),)
-        with running([SOCAT, "-t", "5", listen, "PIPE"], stderr=subprocess.PIPE):
+        # socat's PIPE is a pipe socat both writes and reads: with its default 8 KiB blocks
+        # it can block writing into a pipe that has only one free page, which nobody but
+        # socat itself would drain. Blocks of one page (PIPE_BUF) always fit when select
+        # says the pipe is writable.
+        with running([SOCAT, "-b", "4096", "-t", "5", listen, "PIPE"], stderr=subprocess.PIPE):
             with connect_when_listening(*target) as sock:
                 incoming, out = sock.openReadChannel(), sock.openWriteChannel()
 
