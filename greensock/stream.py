@@ -1,4 +1,8 @@
-"""Byte channels over a connected kernel socket, and the lifecycle they share with it.
+"""Byte channels over a connected stream endpoint, and the lifecycle they share with it.
+
+The endpoint (:class:`~greensock.transport.StreamEndpoint`) is a kernel socket, or one end
+of the in-memory pipe: the transfers, the lifecycle and the error translation here are the
+same over both.
 
 The read channel calls ``recv_into`` on the caller's own greenlet (no pump, no extra
 switch) into one shared scratch buffer, then appends to its own buffer; a read into the
@@ -20,7 +24,7 @@ from typing import Any
 
 import gevent
 
-from ._gevent import NoProgress, unread_bytes
+from ._gevent import NoProgress
 from .addresses import SocketAddress, from_sockaddr
 from .connection import Connection
 from .errors import (
@@ -34,7 +38,7 @@ from .errors import (
 from .jobs import Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
 from .socketchannels import SocketReadChannel, SocketWriteChannel
-from .transport import WaitForAnswers, WriteEnd
+from .transport import StreamEndpoint, WaitForAnswers, WriteEnd
 
 __all__ = [
     "LINGER_TIMEOUT",
@@ -67,7 +71,8 @@ LINGER_TIMEOUT = 60.0
 
 
 class StreamSocket(SocketLifecycle):
-    """A connected stream socket (TCP over IPv4/IPv6, or Unix): channels, attachments, close.
+    """A connected stream socket (TCP over IPv4/IPv6, Unix, or the in-memory pipe): channels,
+    attachments, close.
 
     :attr:`lingerTimeout` (seconds, :data:`LINGER_TIMEOUT` unless set on the socket) bounds
     how long :meth:`close` keeps sending bytes already written in the background before it
@@ -98,7 +103,9 @@ class StreamSocket(SocketLifecycle):
         "remoteAddress",
     )
 
-    def __init__(self, selector: Any, sock: Any, remote: SocketAddress | None = None) -> None:
+    def __init__(
+        self, selector: Any, sock: StreamEndpoint, remote: SocketAddress | None = None
+    ) -> None:
         self.lingerTimeout: float = LINGER_TIMEOUT
         #: The host name given to connect: the default ``serverName`` of ``tls()``.
         self._hostname: str | None = None
@@ -108,7 +115,7 @@ class StreamSocket(SocketLifecycle):
         #: Why the socket closed (None for a normal close); what a late socketContext reports.
         self._closeCause: BaseException | None = None
         self._selector = selector
-        self._sock = sock
+        self._sock: StreamEndpoint = sock
         #: Bytes went out since the last receive: the next one awaits the peer's answer.
         self._expectAnswer = False
         #: How many more answers to wait for before asking the kernel (WaitForAnswers).
@@ -396,7 +403,7 @@ class StreamSocket(SocketLifecycle):
         if self._state is CLOSING:
             self._release(error)
 
-    def _detach(self) -> Any:
+    def _detach(self) -> StreamEndpoint:
         """Hand the kernel socket over to a new owner (TLS); this object is closed without it."""
         moved = ClosedChannelException("the socket was handed over to TLS")
         for channel in (self._reader, self._writer):
@@ -425,10 +432,10 @@ class StreamSocket(SocketLifecycle):
         the session tickets its server sent is the common case. Bounded, so that a peer that
         keeps sending cannot hold the close.
         """
-        raw = self._sock.raw
-        if not unread_bytes(raw):
+        sock = self._sock
+        if not sock.unreadBytes():
             return
-        receive = raw.recv_into
+        receive = sock.raw.recv_into
         scratch = self._scratch
         for _ in range(DISCARD_RECEIVES):
             try:
