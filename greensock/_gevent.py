@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import _socket
 import array
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gevent import get_hub
 
@@ -40,7 +40,7 @@ except ImportError:  # Windows
 from gevent._hub_primitives import wait_on_socket
 from gevent.socket import cancel_wait_ex
 
-__all__ = ["KernelSocket", "NoProgress", "missing_internals", "unread_bytes"]
+__all__ = ["KernelSocket", "NoProgress", "missing_internals"]
 
 #: Added to the type of a new socket where the system can make it non-blocking at once
 #: (Linux): one system call fewer per connect than switching it afterwards.
@@ -55,22 +55,6 @@ _CLOSED.close()
 _FIONREAD: int | None = getattr(termios, "FIONREAD", None) if termios is not None else None
 #: Where FIONREAD writes its answer; shared, as nothing can switch greenlets in between.
 _COUNT = array.array("i", [0])
-
-
-def unread_bytes(sock: Any) -> int:
-    """How many received bytes wait unread in the kernel socket *sock* (0 once closed).
-
-    One ``ioctl`` that never raises on an open socket, where a ``recv`` to find out would
-    raise BlockingIOError when nothing waits (three times the cost). Without FIONREAD it
-    answers 1: "perhaps", and the caller receives to see.
-    """
-    if _FIONREAD is None:
-        return 1
-    try:
-        fcntl.ioctl(sock.fileno(), _FIONREAD, _COUNT)
-    except (OSError, ValueError):
-        return 0  # closed: nothing can wait in it
-    return _COUNT[0]
 
 
 class NoProgress(Exception):
@@ -117,8 +101,20 @@ class KernelSocket:
         """A new socket of *family*, *kind* and *proto* (not inheritable by child processes)."""
         return cls(_socket.socket(family, kind | _NONBLOCK, proto))
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.raw, name)
+    if TYPE_CHECKING:
+        # The kernel socket's own, through __getattr__: declared, so that mypy checks this
+        # class against the StreamEndpoint protocol (a __getattr__ would satisfy anything).
+        family: int
+
+        def getpeername(self) -> Any: ...
+        def getsockname(self) -> Any: ...
+        def shutdown(self, how: int) -> None: ...
+        def listen(self, backlog: int) -> None: ...
+
+    else:
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.raw, name)
 
     def __repr__(self) -> str:
         return f"<KernelSocket fd={self.raw.fileno()}>"
@@ -135,6 +131,21 @@ class KernelSocket:
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
         return self.raw is _CLOSED
+
+    def unreadBytes(self) -> int:
+        """How many received bytes wait unread in the kernel socket (0 once closed).
+
+        One ``ioctl`` that never raises on an open socket, where a ``recv`` to find out would
+        raise BlockingIOError when nothing waits (three times the cost). Without FIONREAD it
+        answers 1: "perhaps", and the caller receives to see.
+        """
+        if _FIONREAD is None:
+            return 1
+        try:
+            fcntl.ioctl(self.raw.fileno(), _FIONREAD, _COUNT)
+        except (OSError, ValueError):
+            return 0  # closed: nothing can wait in it
+        return _COUNT[0]
 
     def cancelWaits(self, reading: bool, writing: bool) -> None:
         """Throw ``cancel_wait_ex`` into the greenlet parked on the read (*reading*) or write
@@ -193,6 +204,13 @@ class KernelSocket:
             sock.close()
 
         check.start(closeLater)
+
+
+if TYPE_CHECKING:
+    from .transport import StreamEndpoint
+
+    def _isStreamEndpoint(sock: KernelSocket) -> StreamEndpoint:
+        return sock  # mypy checks KernelSocket against the protocol here
 
 
 def missing_internals() -> list[str]:

@@ -1,4 +1,5 @@
-"""A place where at most one greenlet waits: the blocking primitive of in-memory channels.
+"""A place where at most one greenlet waits: the blocking primitive of in-memory channels
+and of the in-memory pipe's ends.
 
 Each side of a channel has one :class:`ParkingSpot`. The rule "one reader and one writer at a
 time" (SPEC section 6) is enforced here, once: a second greenlet that would park on an
@@ -8,7 +9,9 @@ waiting.
 
 from __future__ import annotations
 
-from gevent import get_hub
+from typing import Any
+
+from gevent import Timeout, get_hub
 from gevent.hub import Waiter
 
 from .errors import ConcurrentIOException
@@ -33,8 +36,10 @@ class ParkingSpot:
         """True while a greenlet is parked here."""
         return self._waiter is not None
 
-    def park(self) -> None:
-        """Block the calling greenlet until :meth:`unpark`.
+    def park(self, seconds: float | None = None, timeoutError: Any = None) -> None:
+        """Block the calling greenlet until :meth:`unpark`, or :meth:`interrupt`, or for at
+        most *seconds* (None: no bound), after which *timeoutError* (an exception class or
+        instance) is raised.
 
         Raises ConcurrentIOException if another greenlet is already parked here. A
         ``gevent.Timeout`` or ``kill`` raised while parked leaves the spot free.
@@ -46,7 +51,11 @@ class ParkingSpot:
         waiter = Waiter()
         self._waiter = waiter
         try:
-            waiter.get()
+            if seconds is None:
+                waiter.get()
+            else:
+                with Timeout(seconds, timeoutError):
+                    waiter.get()
         finally:
             if self._waiter is waiter:
                 self._waiter = None
@@ -58,3 +67,18 @@ class ParkingSpot:
             self._waiter = None
             # Waiter.switch must run in the hub; the callback also keeps the caller running.
             get_hub().loop.run_callback(waiter.switch, None)
+
+    def interrupt(self, error: BaseException) -> None:
+        """Raise *error* in the greenlet parked here at the hub's next turn, if one is then.
+
+        As gevent's ``hub.cancel_wait`` does for a watcher: whoever is parked when the hub
+        gets to it, so that one woken meanwhile by :meth:`unpark` is left alone.
+        """
+        if self._waiter is not None:
+            get_hub().loop.run_callback(self._throwIn, error)
+
+    def _throwIn(self, error: BaseException) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.throw(error)

@@ -1,4 +1,8 @@
-"""Byte channels over a connected kernel socket, and the lifecycle they share with it.
+"""Byte channels over a connected stream endpoint, and the lifecycle they share with it.
+
+The endpoint (:class:`~greensock.transport.StreamEndpoint`) is a kernel socket, or one end
+of the in-memory pipe: the transfers, the lifecycle and the error translation here are the
+same over both.
 
 The read channel calls ``recv_into`` on the caller's own greenlet (no pump, no extra
 switch) into one shared scratch buffer, then appends to its own buffer; a read into the
@@ -20,7 +24,7 @@ from typing import Any
 
 import gevent
 
-from ._gevent import NoProgress, unread_bytes
+from ._gevent import NoProgress
 from .addresses import SocketAddress, from_sockaddr
 from .connection import Connection
 from .errors import (
@@ -34,7 +38,7 @@ from .errors import (
 from .jobs import Job, ReaderJob, WriterJob
 from .lifecycle import SocketLifecycle
 from .socketchannels import SocketReadChannel, SocketWriteChannel
-from .transport import WriteEnd
+from .transport import StreamEndpoint, WriteEnd
 from .waitfirst import WaitForAnswers
 
 __all__ = [
@@ -68,7 +72,8 @@ LINGER_TIMEOUT = 60.0
 
 
 class StreamSocket(WaitForAnswers, SocketLifecycle):
-    """A connected stream socket (TCP over IPv4/IPv6, or Unix): channels, attachments, close.
+    """A connected stream socket (TCP over IPv4/IPv6, Unix, or the in-memory pipe): channels,
+    attachments, close.
 
     :attr:`lingerTimeout` (seconds, :data:`LINGER_TIMEOUT` unless set on the socket) bounds
     how long :meth:`close` keeps sending bytes already written in the background before it
@@ -97,7 +102,9 @@ class StreamSocket(WaitForAnswers, SocketLifecycle):
         "remoteAddress",
     )
 
-    def __init__(self, selector: Any, sock: Any, remote: SocketAddress | None = None) -> None:
+    def __init__(
+        self, selector: Any, sock: StreamEndpoint, remote: SocketAddress | None = None
+    ) -> None:
         self.lingerTimeout: float = LINGER_TIMEOUT
         #: The host name given to connect: the default ``serverName`` of ``tls()``.
         self._hostname: str | None = None
@@ -107,7 +114,7 @@ class StreamSocket(WaitForAnswers, SocketLifecycle):
         #: Why the socket closed (None for a normal close); what a late socketContext reports.
         self._closeCause: BaseException | None = None
         self._selector = selector
-        self._sock = sock
+        self._sock: StreamEndpoint = sock
         # The wait-first policy: a new connection's answers come from a peer that has yet
         # to read the question, as a client's first answer and a server's next request do.
         self._answerDue = False
@@ -393,7 +400,7 @@ class StreamSocket(WaitForAnswers, SocketLifecycle):
         if self._state is CLOSING:
             self._release(error)
 
-    def _detach(self) -> Any:
+    def _detach(self) -> StreamEndpoint:
         """Hand the kernel socket over to a new owner (TLS); this object is closed without it."""
         moved = ClosedChannelException("the socket was handed over to TLS")
         for channel in (self._reader, self._writer):
@@ -422,10 +429,10 @@ class StreamSocket(WaitForAnswers, SocketLifecycle):
         the session tickets its server sent is the common case. Bounded, so that a peer that
         keeps sending cannot hold the close.
         """
-        raw = self._sock.raw
-        if not unread_bytes(raw):
+        sock = self._sock
+        if not sock.unreadBytes():
             return
-        receive = raw.recv_into
+        receive = sock.raw.recv_into
         scratch = self._scratch
         for _ in range(DISCARD_RECEIVES):
             try:

@@ -72,11 +72,12 @@ def socketPair(
       process with ``trustme``, which must be installed: ``ImportError`` saying so
       otherwise); both handshakes are done, and the client checked the server's
       certificate against the name ``localhost``;
-    - ``"memory"``: two ``ByteChannel``\\ s stapled into sockets that behave like kernel
-      ones (see :mod:`greensock.memorysocket`): no file descriptor, no selector (closing
-      *selector* does not close them), no socket options, no TLS (``tls()`` raises
-      ``RuntimeError``); both addresses are ``UnixSocketAddress("")``, the unnamed
-      address of ``socket.socketpair()``.
+    - ``"memory"``: stream sockets over an in-memory pipe that answers as a connected
+      pair of Unix sockets does (see :mod:`greensock.memorysocket`): the same channels,
+      close and error translation as every other socket, but no file descriptor, no
+      selector (closing *selector* does not close them), no socket options, no TLS
+      (``tls()`` raises ``RuntimeError``); both addresses are ``UnixSocketAddress("")``,
+      the unnamed address of ``socket.socketpair()``.
 
     The first socket is the one that connected (the TLS client), the second the one that
     was accepted. The kernel kinds are built through *selector* (the default one of this

@@ -9,10 +9,16 @@ It runs one way each, and is declared here so that both sides can be read apart:
   declared methods (:class:`ReadEnd`, :class:`WriteEnd`), as asyncio's transports call a
   protocol's ``feed_data``/``feed_eof``; it never writes a channel's fields.
 
-Implementations: :class:`~greensock.stream.StreamSocket` (TCP and Unix streams),
+Implementations: :class:`~greensock.stream.StreamSocket` (TCP and Unix streams, and the
+in-memory pipe of :class:`~greensock.memorysocket.MemorySocket`),
 :class:`~greensock.tls.TlsSocket` (TLS over a stream), and
 :class:`~greensock.datagramsocket.DatagramSocket` (UDP seen as a byte stream). The in-memory
 :class:`~greensock.memory.ByteChannel` is both ends at once and needs no transport.
+
+Under a stream socket is a :class:`StreamEndpoint`: a kernel socket
+(:class:`~greensock._gevent.KernelSocket`) or one end of the in-memory pipe
+(:class:`~greensock.memorypipe.PipeEndpoint`). The stream socket's transfers, lifecycle and
+error translation are the same over both.
 
 Every transfer raises what the transport's one error path decides (SPEC principle 3): an
 error the kernel reports on an open socket fails the connection; a close or cancel on this
@@ -26,7 +32,9 @@ from typing import Any, Protocol
 
 __all__ = [
     "DatagramTransport",
+    "NonBlockingStream",
     "ReadEnd",
+    "StreamEndpoint",
     "StreamTransport",
     "Transport",
     "WriteEnd",
@@ -118,3 +126,75 @@ class DatagramTransport(Transport, Protocol):
     def _transmit(self, data: Any, sockaddr: Any, channel: WriteEnd) -> None:
         """Send *data* as one datagram to the connected peer (*sockaddr* None), blocking
         until the kernel takes it."""
+
+
+class NonBlockingStream(Protocol):
+    """The calls a stream transfer makes: a connected non-blocking stream socket's own."""
+
+    def recv_into(self, buffer: Any) -> int:
+        """Receive into *buffer*: how many bytes, 0 at the peer's end of stream;
+        BlockingIOError when nothing waits, OSError (EBADF once closed, the connection's
+        error otherwise) when it fails."""
+
+    def send(self, data: Any) -> int:
+        """Send some of *data*: how many bytes were taken; BlockingIOError when no room is
+        left, OSError when it fails (``BrokenPipeError`` once the peer is gone)."""
+
+
+class StreamEndpoint(Protocol):
+    """What a stream socket (:class:`~greensock.stream.StreamSocket`) runs over: the
+    connected end of a byte stream and the readiness to wait for on it.
+
+    Implementations: :class:`~greensock._gevent.KernelSocket` (the kernel's TCP and Unix
+    sockets) and :class:`~greensock.memorypipe.PipeEndpoint` (one end of the in-memory pipe).
+    """
+
+    @property
+    def raw(self) -> NonBlockingStream:
+        """What the transfers call; after :meth:`close`, its calls raise OSError(EBADF)."""
+
+    #: Seconds a :meth:`wait` may last (None: no bound): the socket's ``socketTimeout``.
+    timeout: float | None
+
+    @property
+    def readWatcher(self) -> Any:
+        """What :meth:`wait` parks on until ``raw.recv_into`` would not block."""
+
+    @property
+    def writeWatcher(self) -> Any:
+        """What :meth:`wait` parks on until ``raw.send`` would not block."""
+
+    @property
+    def family(self) -> int:
+        """The address family, for :func:`~greensock.addresses.from_sockaddr`."""
+
+    def wait(self, watcher: Any, timeoutError: Any = None) -> None:
+        """Park the calling greenlet (only) until *watcher* is ready, at most :attr:`timeout`
+        seconds: then raise *timeoutError* (a class). Woken by :meth:`cancelWaits` or
+        :meth:`close`, it raises gevent's ``cancel_wait_ex``; anything thrown into the
+        greenlet comes out as it is."""
+
+    def cancelWaits(self, reading: bool, writing: bool) -> None:
+        """Raise ``cancel_wait_ex`` in the greenlet parked on the read (*reading*) or write
+        (*writing*) watcher, if any, at the hub's next turn."""
+
+    def send(self, data: Any) -> int:
+        """Send some of *data*, waiting (as :meth:`wait` does) while no room is left; the
+        close-time drain's call."""
+
+    def unreadBytes(self) -> int:
+        """How many received bytes wait unread (0 once closed; 1 for "perhaps", where the
+        system cannot say)."""
+
+    def getpeername(self) -> Any:
+        """The peer's address, as the kernel reports it (a sockaddr)."""
+
+    def getsockname(self) -> Any:
+        """This end's address, as the kernel reports it (a sockaddr)."""
+
+    def shutdown(self, how: int) -> None:
+        """End the output (``SHUT_WR``): the peer reads end of stream after the bytes sent."""
+
+    def close(self) -> None:
+        """Release the endpoint; greenlets parked on it wake with ``cancel_wait_ex``.
+        Idempotent."""

@@ -1,8 +1,9 @@
-"""Memory sockets (``socketPair("memory")``): two ByteChannels that behave like a kernel pair.
+"""Memory sockets (``socketPair("memory")``): stream sockets over the in-memory pipe.
 
 The conformance checks run on them with every other kind (test_conformance.py); here, what
-they do beyond the checks: interfaces, the failures the peer sees, lifecycle, attachments,
-what is not supported.
+they do beyond the checks: interfaces, the failures the peer sees (the same as over a Unix
+socketpair), lifecycle, attachments, what is not supported. The pipe's own rules are in
+test_memory_pipe.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import gevent
 import pytest
-from conftest import settle
+from conftest import open_pair, settle
 from zope.interface.verify import verifyObject
 
 import greensock
@@ -23,6 +24,7 @@ from greensock import (
     ClosedWriteChannelException,
 )
 from greensock import interfaces as I
+from greensock.errors import ClosedReceiveChannelException
 from greensock.testing import socketPair
 
 pytestmark = pytest.mark.timeout(20)
@@ -54,7 +56,6 @@ def test_each_end_has_one_side_only(pair: Any) -> None:
     incoming, outgoing = first.openReadChannel(), first.openWriteChannel()
     assert not hasattr(incoming, "writeFully") and not hasattr(incoming, "flush")
     assert not hasattr(outgoing, "readPacket") and not hasattr(outgoing, "cancel")
-    assert incoming.readPacket.__doc__ == I.IByteReadChannel["readPacket"].getDoc()
 
 
 def test_channels_open_once_and_not_after_close(pair: Any) -> None:
@@ -77,18 +78,29 @@ def test_channels_open_once_and_not_after_close(pair: Any) -> None:
         second.attachForReading(ByteChannel())
 
 
-def test_written_bytes_arrive_on_flush_or_at_once_with_autoFlush(pair: Any) -> None:
-    first, second = pair
-    outgoing, incoming = first.openWriteChannel(autoFlush=True), second.openReadChannel()
-    assert outgoing.autoFlush
-    outgoing.writeInt(7)
-    assert incoming.availableForRead == 4 and incoming.readInt() == 7
-    back, answers = second.openWriteChannel(), first.openReadChannel()
-    back.writeStringUtf8("not yet\n")
-    assert answers.availableForRead == 0
-    back.flush()
-    assert answers.readUTF8Line() == "not yet"
-    assert back.totalBytesWritten == 8 and answers.totalBytesRead == 8
+# -- transfers, closes and failures: as over a Unix socket pair -----------------------------
+#
+# A memory socket is a StreamSocket over the in-memory pipe: what a failure on one side shows
+# the other is what the kernel would show, so the tests marked BOTH run on Unix pairs too.
+
+BOTH = pytest.mark.parametrize("kind", ["memory", "unix"])
+
+
+@BOTH
+def test_written_bytes_arrive_on_flush_or_at_once_with_autoFlush(kind: str) -> None:
+    with open_pair(kind) as (first, second):
+        outgoing, incoming = first.openWriteChannel(autoFlush=True), second.openReadChannel()
+        assert outgoing.autoFlush
+        outgoing.writeInt(7)
+        assert incoming.readInt() == 7
+        back, answers = second.openWriteChannel(), first.openReadChannel()
+        back.writeStringUtf8("not yet\n")
+        with pytest.raises(gevent.Timeout):
+            with gevent.Timeout(0.05):
+                answers.readByte()  # nothing went out before the flush
+        back.flush()
+        assert answers.readUTF8Line() == "not yet"
+        assert back.totalBytesWritten == 8 and answers.totalBytesRead == 8
 
 
 def test_close_wakes_blocked_users_and_the_peer_sees_the_bytes_then_eof(pair: Any) -> None:
@@ -109,44 +121,57 @@ def test_close_wakes_blocked_users_and_the_peer_sees_the_bytes_then_eof(pair: An
     assert incoming.readAvailable(bytearray(1)) == -1
 
 
-def test_the_peer_of_a_closed_socket_gets_a_broken_pipe_when_it_writes(pair: Any) -> None:
-    first, second = pair
-    outgoing = second.openWriteChannel()
-    first.close()
-    with pytest.raises(BrokenPipeError) as broken:
+@BOTH
+def test_the_peer_of_a_closed_socket_gets_a_broken_pipe_when_it_flushes(kind: str) -> None:
+    with open_pair(kind) as (first, second):
+        outgoing = second.openWriteChannel()
+        first.close()
         outgoing.writeInt(1)
-    assert broken.value.errno == errno.EPIPE
-    with pytest.raises(BrokenPipeError) as again:
-        outgoing.writeInt(2)
-    assert again.value is broken.value  # one failure, raised every time after
-    assert outgoing.closedCause is broken.value
+        with pytest.raises(BrokenPipeError) as broken:
+            outgoing.flush()
+        assert broken.value.errno == errno.EPIPE
+        with pytest.raises(BrokenPipeError) as again:
+            outgoing.writeInt(2)
+        assert again.value is broken.value  # the connection failed: one error, every time
+        assert outgoing.closedCause is broken.value
+        with pytest.raises(ClosedChannelException):
+            second.openReadChannel()  # the failed connection closed the socket
+        assert second.isClosed
 
 
-def test_a_cause_stays_on_its_side_the_peer_sees_a_reset(pair: Any) -> None:
-    first, second = pair
-    outgoing, incoming = first.openWriteChannel(), second.openReadChannel()
-    cause = ValueError("the writer's own")
-    waiting = gevent.spawn(incoming.readPacket, 4)
-    settle()
-    assert outgoing.close(cause)
-    with pytest.raises(ValueError) as own:
-        outgoing.writeInt(1)
-    assert own.value is cause and outgoing.closedCause is cause
-    with pytest.raises(ConnectionResetError):
-        waiting.get(timeout=5)
-    assert isinstance(incoming.closedCause, ConnectionResetError)
+@BOTH
+def test_a_cause_stays_on_its_side_the_peer_sees_the_close(kind: str) -> None:
+    with open_pair(kind) as (first, second):
+        outgoing, incoming = first.openWriteChannel(), second.openReadChannel()
+        cause = ValueError("the writer's own")
+        waiting = gevent.spawn(incoming.readPacket, 4)
+        settle()
+        assert outgoing.close(cause)
+        with pytest.raises(ValueError) as own:
+            outgoing.writeInt(1)
+        assert own.value is cause and outgoing.closedCause is cause
+        settle()
+        assert not waiting.ready()  # a channel's failure does not cross the connection
+        first.close()
+        with pytest.raises(ClosedReceiveChannelException):
+            waiting.get(timeout=5)
+        assert incoming.closedCause is None
 
 
-def test_cancelling_the_read_end_breaks_the_peers_writes(pair: Any) -> None:
-    first, second = pair
-    incoming, outgoing = first.openReadChannel(), second.openWriteChannel()
-    assert incoming.cancel()
-    assert not incoming.cancel()
-    with pytest.raises(ClosedReadChannelException):
-        incoming.readByte()
-    with pytest.raises(BrokenPipeError):
+@BOTH
+def test_cancelling_the_read_channel_leaves_the_peers_writes_alone(kind: str) -> None:
+    with open_pair(kind) as (first, second):
+        incoming, outgoing = first.openReadChannel(), second.openWriteChannel()
+        assert incoming.cancel()
+        assert not incoming.cancel()
+        with pytest.raises(ClosedReadChannelException):
+            incoming.readByte()
         outgoing.writeFully(b"x")
-        outgoing.flush()
+        outgoing.flush()  # the kernel (the pipe) takes it: nobody reads it
+        first.close()
+        with pytest.raises(BrokenPipeError):
+            outgoing.writeFully(b"y")
+            outgoing.flush()
 
 
 def test_closing_the_write_end_half_closes(pair: Any) -> None:
@@ -162,33 +187,34 @@ def test_closing_the_write_end_half_closes(pair: Any) -> None:
     assert first.openReadChannel().readRemaining() == b"answer"
 
 
-def test_lines_and_chunks_of_a_failed_pipe_raise_what_this_side_sees(pair: Any) -> None:
-    first, second = pair
-    outgoing = first.openWriteChannel()
-    incoming = second.openReadChannel()
-    outgoing.writeStringUtf8("one\ntwo")
-    outgoing.flush()
-    lines = incoming.lines()
-    assert next(lines) == "one"
-    first.close()  # the peer then sees "two" and the end of stream, normally
-    assert list(lines) == ["two"]
-    third, fourth = socketPair("memory")
-    with third, fourth:
+@BOTH
+def test_lines_and_chunks_end_at_the_peers_close(kind: str) -> None:
+    with open_pair(kind) as (first, second):
+        outgoing = first.openWriteChannel()
+        incoming = second.openReadChannel()
+        outgoing.writeStringUtf8("one\ntwo")
+        outgoing.flush()
+        lines = incoming.lines()
+        assert next(lines) == "one"
+        first.close()  # the peer then sees "two" and the end of stream, normally
+        assert list(lines) == ["two"]
+    with open_pair(kind) as (third, fourth):
         chunks = fourth.openReadChannel().chunks()
-        third.openWriteChannel().close(OSError("gone"))
-        with pytest.raises(ConnectionResetError):
-            next(chunks)
+        with third.openWriteChannel() as output:
+            output.writeFully(b"last")
+        assert list(chunks) == [b"last"]
 
 
-def test_copyAndClose_closes_its_destination_with_what_this_side_sees(pair: Any) -> None:
-    first, second = pair
-    destination = ByteChannel()
-    copying = gevent.spawn(second.openReadChannel().copyAndClose, destination)
-    settle()
-    first.openWriteChannel().close(OSError("the writer's own"))
-    with pytest.raises(ConnectionResetError):
-        copying.get(timeout=5)
-    assert isinstance(destination.closedCause, ConnectionResetError)
+@BOTH
+def test_copyAndClose_closes_its_destination_with_what_this_side_sees(kind: str) -> None:
+    with open_pair(kind) as (_, second):
+        destination = ByteChannel()
+        copying = gevent.spawn(second.openReadChannel().copyAndClose, destination)
+        settle()
+        second.close()
+        with pytest.raises(ClosedReadChannelException):
+            copying.get(timeout=5)
+        assert isinstance(destination.closedCause, ClosedReadChannelException)
 
 
 def test_the_lifecycle_of_a_memory_socket(pair: Any) -> None:
