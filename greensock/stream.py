@@ -170,10 +170,11 @@ class StreamSocket(WaitForAnswers, SocketLifecycle):
 
     # -- transfers: the one place OS errors are translated ---------------------------------
 
-    # Both transfers call the non-blocking kernel socket (see greensock._gevent) and park on
-    # gevent's own watcher only when it would block: the same loop as gevent's
-    # recv_into/send, one Python frame thinner on the hot path. The timeout (socketTimeout),
-    # close and cancel_wait work as on a gevent socket, as they act on the watcher.
+    # Both transfers call the endpoint's non-blocking ``raw`` (a kernel socket, see
+    # greensock._gevent; or an end of the in-memory pipe) and park on its watcher only when
+    # it would block: the same loop as gevent's recv_into/send, one Python frame thinner on
+    # the hot path. The timeout (socketTimeout), close and cancel_wait work as on a gevent
+    # socket, as they act on the watcher.
 
     def _receive(self, view: Any, channel: Any) -> int:
         # The first receive after a send awaits the peer's answer: it waits first while the
